@@ -1,0 +1,214 @@
+"""Job use cases: submit, read, wait, list, cancel, retry, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from joblane.app import Joblane, JobType
+from joblane.core import ids
+from joblane.core.errors import (
+    Conflict,
+    IdempotencyMismatch,
+    InvalidId,
+    NotFound,
+    NotImplementedType,
+    ValidationFailed,
+)
+from joblane.core.job import Job, NewJob
+from joblane.core.principal import READ, WRITE, Principal
+from joblane.core.states import JobState
+from joblane.service.changes import ChangeFeed
+from joblane.service.waiting import WaitingReasons
+from joblane.storage.base import Storage
+from joblane.storage.params import JobFilter
+
+IDEMPOTENCY_TTL = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitJob:
+    type: str
+    input: dict[str, Any]
+    metadata: dict[str, str] = field(default_factory=dict)
+    priority: int | None = None
+    max_attempts: int | None = None
+    timeout: float | None = None
+    run_at: float | None = None
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job: Job
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+class JobService:
+    def __init__(self, storage: Storage, registry: Joblane, changes: ChangeFeed) -> None:
+        self.storage = storage
+        self.registry = registry
+        self.changes = changes
+        self.waiting = WaitingReasons(storage)
+
+    # -- submit ------------------------------------------------------------------------------
+    async def submit(
+        self, who: Principal, request: SubmitJob, idempotency_key: str | None = None
+    ) -> Submitted:
+        who.require(WRITE)
+        job_type = self._job_type(request.type)
+        new_job = NewJob(
+            id=ids.new_id(ids.JOB),
+            tenant_id=who.tenant_id,
+            type=job_type.name,
+            input=validate_input(job_type, request.input),
+            metadata=request.metadata,
+            priority=job_type.priority if request.priority is None else request.priority,
+            max_attempts=request.max_attempts or job_type.max_attempts,
+            timeout=request.timeout or job_type.timeout,
+            run_at=request.run_at,
+            callback_url=request.callback_url,
+            idempotency_key=idempotency_key,
+        )
+        if idempotency_key is None:
+            (job,) = await self.storage.jobs_insert([new_job])
+            return Submitted(job, created=True)
+        outcome = await self.storage.job_insert_idempotent(
+            new_job, idempotency_key, request_fingerprint(request), IDEMPOTENCY_TTL
+        )
+        if outcome.mismatch or outcome.job is None:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used with a different request body",
+                details={"idempotency_key": idempotency_key},
+            )
+        return Submitted(outcome.job, created=outcome.created)
+
+    def _job_type(self, name: str) -> JobType:
+        job_type = self.registry.get(name)
+        if job_type is None:
+            known = ", ".join(self.registry.names())
+            raise ValidationFailed(
+                f"unknown job type '{name}'",
+                [{"loc": ["body", "type"], "msg": f"unknown job type; known: {known}"}],
+            )
+        if not job_type.enabled:
+            raise NotImplementedType(f"job type '{name}' is disabled on this server")
+        return job_type
+
+    # -- read --------------------------------------------------------------------------------
+    async def get(self, who: Principal, job_id: str) -> Job:
+        who.require(READ)
+        check_job_id(job_id)
+        job = await self.storage.job_get(job_id, who.visible_tenant)
+        if job is None:
+            raise NotFound(f"Job '{job_id}' not found", details={"job_id": job_id})
+        return job
+
+    async def wait(self, who: Principal, job: Job, timeout: float, *, until_terminal: bool) -> Job:
+        """Long-poll: the job once its version moves past `job.version` (or it is terminal)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        current = job
+        while (remaining := deadline - loop.time()) > 0 and not current.terminal:
+            if not await self.changes.wait_for_change(current.id, current.version, remaining):
+                break
+            current = await self.get(who, current.id)
+            if not until_terminal:
+                break
+        return current
+
+    async def list(self, who: Principal, query: JobFilter) -> Page:
+        who.require(READ)
+        scoped = replace(query, tenant_id=who.visible_tenant, limit=query.limit + 1)
+        jobs = await self.storage.jobs_list(scoped)
+        more = len(jobs) > query.limit
+        jobs = jobs[: query.limit]
+        return Page(jobs, jobs[-1].id if more and jobs else None)
+
+    # -- user actions ------------------------------------------------------------------------
+    async def cancel(self, who: Principal, job_id: str, reason: str | None) -> Job:
+        who.require(WRITE)
+        check_job_id(job_id)
+        change = await self.storage.job_cancel(job_id, who.visible_tenant, reason)
+        job = self._found(job_id, change.job)
+        if not change.changed:
+            detail = "cancellation already requested" if job.cancel_requested else job.state
+            raise Conflict(
+                f"Job '{job_id}' cannot be cancelled: {detail}",
+                details={"job_id": job_id, "status": job.state.value},
+            )
+        self.changes.notify(job.id, job.version)
+        return job
+
+    async def retry(self, who: Principal, job_id: str) -> Job:
+        who.require(WRITE)
+        check_job_id(job_id)
+        change = await self.storage.job_retry(job_id, who.visible_tenant)
+        job = self._found(job_id, change.job)
+        if not change.changed:
+            raise Conflict(
+                f"Job '{job_id}' is {job.state}; only failed or cancelled jobs can be retried",
+                details={"job_id": job_id, "status": job.state.value},
+            )
+        self.changes.notify(job.id, job.version)
+        return job
+
+    async def delete(self, who: Principal, job_id: str) -> None:
+        who.require(WRITE)
+        check_job_id(job_id)
+        change = await self.storage.job_delete(job_id, who.visible_tenant)
+        job = self._found(job_id, change.job)
+        if not change.changed:
+            raise Conflict(
+                f"Job '{job_id}' is {job.state}; only finished jobs can be deleted",
+                details={"job_id": job_id, "status": job.state.value},
+            )
+        self.changes.notify(job.id, -1)
+
+    async def waiting_reason(self, job: Job) -> str | None:
+        if job.state is not JobState.QUEUED:
+            return None
+        return await self.waiting.reason(job, self.storage.now())
+
+    @staticmethod
+    def _found(job_id: str, job: Job | None) -> Job:
+        if job is None:
+            raise NotFound(f"Job '{job_id}' not found", details={"job_id": job_id})
+        return job
+
+
+def check_job_id(job_id: str) -> None:
+    problem = ids.id_problem(job_id, ids.JOB)
+    if problem is not None:
+        raise InvalidId(f"'{job_id}' is not a valid job id: {problem}", details={"reason": problem})
+
+
+def validate_input(job_type: JobType, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        model = job_type.input_model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", "input", *err["loc"]], "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_context=False)
+        ]
+        raise ValidationFailed(
+            f"input is not valid for job type '{job_type.name}'", errors
+        ) from exc
+    dumped: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True)
+    return dumped
+
+
+def request_fingerprint(request: SubmitJob) -> str:
+    canonical = json.dumps(asdict(request), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

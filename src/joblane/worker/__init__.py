@@ -1,0 +1,1 @@
+"""Worker runtime: claims jobs, runs handlers, reports progress and outcomes."""

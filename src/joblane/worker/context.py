@@ -1,0 +1,89 @@
+"""`JobContext`: what a handler sees of its job, its progress and its cancellation."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from joblane.core.errors import JobCancelled
+from joblane.core.job import Job, Progress
+
+
+@dataclass(slots=True)
+class ProgressState:
+    """The latest progress a handler reported; flushed to storage by the worker, coalesced."""
+
+    processed: int = 0
+    total: int | None = None
+    failed: int = 0
+    message: str | None = None
+    dirty: bool = False
+
+    def snapshot(self) -> Progress:
+        return Progress(self.processed, self.total, self.failed, self.message)
+
+
+class JobContext:
+    """Handed to every handler as its second argument. Safe to use from a worker thread."""
+
+    def __init__(self, job: Job, logger: logging.Logger) -> None:
+        self.job = job
+        self.logger = logging.LoggerAdapter(
+            logger, {"job_id": job.id, "type": job.type, "attempt": job.attempt}
+        )
+        self._progress = ProgressState(
+            job.progress.processed, job.progress.total, job.progress.failed, job.progress.message
+        )
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+
+    @property
+    def job_id(self) -> str:
+        return self.job.id
+
+    @property
+    def attempt(self) -> int:
+        return self.job.attempt
+
+    def progress(
+        self,
+        processed: int | None = None,
+        total: int | None = None,
+        *,
+        failed: int | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Record progress. Cheap: the worker writes the latest value a few times a second."""
+        with self._lock:
+            state = self._progress
+            if processed is not None:
+                state.processed = max(state.processed, processed)
+            if total is not None:
+                state.total = total
+            if failed is not None:
+                state.failed = max(state.failed, failed)
+            if message is not None:
+                state.message = message[:500]
+            state.dirty = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise `JobCancelled` if cancellation was requested; call it between units of work."""
+        if self._cancelled.is_set():
+            raise JobCancelled(self.job.id)
+
+    # -- used by the worker runtime ------------------------------------------------------------
+    def request_cancel(self) -> None:
+        self._cancelled.set()
+
+    def take_progress(self) -> Progress | None:
+        """The progress to write now, or None when nothing changed since the last write."""
+        with self._lock:
+            if not self._progress.dirty:
+                return None
+            self._progress.dirty = False
+            return self._progress.snapshot()

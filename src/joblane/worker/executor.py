@@ -1,0 +1,109 @@
+"""Run one job: validate input, call the handler with a timeout, turn what happened into an
+`Outcome` (completed, failed, cancelled or queued again for a retry)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from joblane.app import JobType
+from joblane.core.errors import JobCancelled, JobError
+from joblane.core.job import Job, JobErrorInfo, Lease
+from joblane.core.retry import Retry, RetryPolicy
+from joblane.core.states import JobState
+from joblane.storage.params import Outcome
+from joblane.worker.context import JobContext
+
+log = logging.getLogger("joblane.worker")
+
+
+class _Failure(Exception):
+    def __init__(self, info: JobErrorInfo) -> None:
+        super().__init__(info.message)
+        self.info = info
+
+
+async def execute(
+    job_type: JobType, ctx: JobContext, threads: Executor, policy: RetryPolicy
+) -> Outcome:
+    job = ctx.job
+    lease = Lease(job.id, job.lease_token or "")
+    try:
+        result = await _call(job_type, ctx, threads)
+    except (JobCancelled, asyncio.CancelledError):
+        if not ctx.cancelled:  # cancelled from outside: worker shutdown, not the user
+            raise
+        return Outcome(lease, JobState.CANCELLED)
+    except _Failure as failure:
+        return _failed(lease, job, failure.info, policy)
+    if ctx.cancelled:
+        return Outcome(lease, JobState.CANCELLED)
+    return Outcome(lease, JobState.COMPLETED, result=result)
+
+
+async def _call(job_type: JobType, ctx: JobContext, threads: Executor) -> Any:
+    job = ctx.job
+    try:
+        data = job_type.input_model.model_validate(job.input)
+    except ValidationError as exc:
+        message = f"input no longer valid: {exc.error_count()} errors"
+        raise _Failure(_info("INVALID_INPUT", message)) from None
+    try:
+        output = await asyncio.wait_for(_invoke(job_type, data, ctx, threads), job.timeout)
+    except TimeoutError:
+        ctx.request_cancel()  # a handler still running in a thread can see it and stop
+        raise _Failure(
+            _info("TIMEOUT", f"handler ran longer than {job.timeout:g}s", True)
+        ) from None
+    except JobError as exc:
+        raise _Failure(_from_job_error(exc)) from exc
+    except (JobCancelled, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        ctx.logger.exception("handler raised %s", type(exc).__name__)
+        raise _Failure(
+            _info("HANDLER_ERROR", f"handler raised {type(exc).__name__}", True)
+        ) from exc
+    return _dump_output(job_type, output)
+
+
+async def _invoke(job_type: JobType, data: BaseModel, ctx: JobContext, threads: Executor) -> Any:
+    if job_type.is_async:
+        return await job_type.handler(data, ctx)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(threads, job_type.handler, data, ctx)
+
+
+def _dump_output(job_type: JobType, output: Any) -> Any:
+    model = job_type.output_model
+    try:
+        if model is not None:
+            output = model.model_validate(output, from_attributes=True)
+        if isinstance(output, BaseModel):
+            return output.model_dump(mode="json")
+    except ValidationError as exc:
+        message = f"handler output does not match {model.__name__ if model else 'its model'}"
+        details = {"errors": exc.error_count()}
+        raise _Failure(_info("INVALID_OUTPUT", message, details=details)) from None
+    return output
+
+
+def _failed(lease: Lease, job: Job, info: JobErrorInfo, policy: RetryPolicy) -> Outcome:
+    decision = policy.decide(job.attempt, job.max_attempts, info.retryable)
+    if isinstance(decision, Retry):
+        return Outcome(lease, JobState.QUEUED, error=info, retry_delay=decision.delay)
+    return Outcome(lease, JobState.FAILED, error=info)
+
+
+def _from_job_error(exc: JobError) -> JobErrorInfo:
+    return JobErrorInfo(exc.code, exc.message, exc.details, exc.retryable, exc.resolution)
+
+
+def _info(
+    code: str, message: str, retryable: bool = False, details: dict[str, Any] | None = None
+) -> JobErrorInfo:
+    return JobErrorInfo(code, message, details or {}, retryable)

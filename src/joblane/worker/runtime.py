@@ -1,0 +1,258 @@
+"""The worker: claims jobs, runs them under a concurrency limit, keeps their leases alive,
+writes their progress, notices cancellation and shuts down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from joblane.app import Joblane
+from joblane.core import ids
+from joblane.core.errors import Unavailable
+from joblane.core.job import Job, Lease
+from joblane.core.retry import RetryPolicy
+from joblane.core.states import JobState
+from joblane.storage.base import Storage
+from joblane.storage.params import Outcome, ProgressUpdate, WorkerRecord
+from joblane.worker.context import JobContext
+from joblane.worker.executor import execute
+
+log = logging.getLogger("joblane.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    concurrency: int = 10
+    lease_seconds: float = 30.0
+    claim_batch: int = 100
+    progress_interval: float = 0.5
+    cancel_check_interval: float = 0.5
+    idle_poll: float = 1.0
+    shutdown_grace: float = 30.0
+    cancel_grace: float = 5.0
+
+    @property
+    def heartbeat_interval(self) -> float:
+        return self.lease_seconds / 3
+
+
+@dataclass(slots=True)
+class _Running:
+    job: Job
+    ctx: JobContext
+    task: asyncio.Task[None]
+
+    @property
+    def lease(self) -> Lease:
+        return Lease(self.job.id, self.job.lease_token or "")
+
+
+class Worker:
+    def __init__(
+        self,
+        storage: Storage,
+        registry: Joblane,
+        settings: WorkerSettings | None = None,
+        policy: RetryPolicy | None = None,
+        on_change: Callable[[Job], None] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.registry = registry
+        self.settings = settings or WorkerSettings()
+        self.policy = policy or RetryPolicy()
+        self.on_change = on_change
+        self.id = f"wrk_{ids.ulid()}"
+        self.types = [t.name for t in registry if t.enabled]
+        self._running: dict[str, _Running] = {}
+        self._slot_freed = asyncio.Event()
+        self._threads = ThreadPoolExecutor(self.settings.concurrency + 4, "joblane-handler")
+        self._started_at = storage.now()
+        self.processed = 0
+
+    # -- public ------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then finish or release running jobs."""
+        helpers = [
+            asyncio.create_task(self._every(self.settings.heartbeat_interval, self._heartbeat)),
+            asyncio.create_task(self._every(self.settings.progress_interval, self._flush_progress)),
+            asyncio.create_task(
+                self._every(self.settings.cancel_check_interval, self._check_cancel)
+            ),
+        ]
+        await self._heartbeat()
+        try:
+            await self._claim_loop(stop)
+        finally:
+            await self._shutdown()
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self._flush_progress()
+            with contextlib.suppress(Exception):
+                await self.storage.worker_remove(self.id)
+            self._threads.shutdown(wait=False, cancel_futures=True)
+
+    async def run_until_empty(self) -> int:
+        """Burst mode (tests, scripts): run every claimable job, return how many ran."""
+        before = self.processed
+        while claimed := await self._claim():
+            await asyncio.gather(*(r.task for r in claimed))
+        await self._flush_progress()
+        return self.processed - before
+
+    # -- claiming ----------------------------------------------------------------------------
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if len(self._running) >= self.settings.concurrency:
+                await self._wait_any(stop, self._slot_freed.wait())
+                continue
+            try:
+                claimed = await self._claim()
+            except Unavailable as exc:
+                log.warning("claim failed, retrying: %s", exc)
+                await self._wait_any(stop, asyncio.sleep(1.0))
+                continue
+            if not claimed:
+                idle = self.storage.jobs_wait_available(self.types, self.settings.idle_poll)
+                await self._wait_any(stop, idle)
+
+    async def _claim(self) -> list[_Running]:
+        free = min(self.settings.concurrency - len(self._running), self.settings.claim_batch)
+        if free <= 0 or not self.types:
+            return []
+        jobs = await self.storage.jobs_claim(self.id, self.types, free, self.settings.lease_seconds)
+        return [self._start(job) for job in jobs]
+
+    def _start(self, job: Job) -> _Running:
+        ctx = JobContext(job, log)
+        task = asyncio.create_task(self._run_job(job, ctx), name=f"joblane-job-{job.id}")
+        running = _Running(job, ctx, task)
+        self._running[job.id] = running
+        self._notify(job)
+        return running
+
+    async def _run_job(self, job: Job, ctx: JobContext) -> None:
+        job_type = self.registry.get(job.type)
+        try:
+            if job_type is None:  # claimed types come from the registry, so this is a bug
+                raise RuntimeError(f"no handler for {job.type}")
+            outcome = await execute(job_type, ctx, self._threads, self.policy)
+            await self._finish(outcome, ctx)
+        finally:
+            self._running.pop(job.id, None)
+            self._slot_freed.set()
+            self.processed += 1
+
+    async def _finish(self, outcome: Outcome, ctx: JobContext) -> None:
+        progress = ctx.take_progress()
+        if progress is not None and outcome.state is not JobState.QUEUED:
+            await self.storage.jobs_progress([ProgressUpdate(outcome.lease, progress)])
+        (job,) = await self.storage.jobs_finish([outcome])
+        if job is None:
+            log.warning(
+                "job %s was taken from this worker before it finished", outcome.lease.job_id
+            )
+        else:
+            self._notify(job)
+
+    # -- background duties -------------------------------------------------------------------
+    async def _heartbeat(self) -> None:
+        leases = [r.lease for r in self._running.values()]
+        await self.storage.worker_upsert(self._record())
+        if not leases:
+            return
+        result = await self.storage.jobs_heartbeat(leases, self.settings.lease_seconds)
+        for job_id in result.lost:
+            log.warning("lease of job %s was lost; stopping it", job_id)
+            self._cancel(job_id)
+        for job_id in result.cancel_requested:
+            self._cancel(job_id)
+
+    async def _flush_progress(self) -> None:
+        updates = []
+        for running in list(self._running.values()):
+            progress = running.ctx.take_progress()
+            if progress is not None:
+                updates.append(ProgressUpdate(running.lease, progress))
+        if updates:
+            await self.storage.jobs_progress(updates)
+
+    async def _check_cancel(self) -> None:
+        if self._running:
+            for job_id in await self.storage.jobs_cancel_requested(list(self._running)):
+                self._cancel(job_id)
+
+    def _cancel(self, job_id: str) -> None:
+        running = self._running.get(job_id)
+        if running is None or running.ctx.cancelled:
+            return
+        running.ctx.request_cancel()
+        if self.registry.get(running.job.type) is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.settings.cancel_grace, self._force_cancel, job_id, running.task)
+
+    def _force_cancel(self, job_id: str, task: asyncio.Task[None]) -> None:
+        """An async handler that ignored the request is interrupted at its next await."""
+        if self._running.get(job_id) is not None and not task.done():
+            task.cancel()
+
+    # -- shutdown ----------------------------------------------------------------------------
+    async def _shutdown(self) -> None:
+        if not self._running:
+            return
+        tasks = [r.task for r in self._running.values()]
+        log.info(
+            "waiting up to %.0fs for %d running jobs", self.settings.shutdown_grace, len(tasks)
+        )
+        await asyncio.wait(tasks, timeout=self.settings.shutdown_grace)
+        leftovers = list(self._running.values())
+        for running in leftovers:
+            running.task.cancel()
+        await asyncio.gather(*(r.task for r in leftovers), return_exceptions=True)
+        if leftovers:
+            releases = [Outcome(r.lease, JobState.QUEUED, release=True) for r in leftovers]
+            await self.storage.jobs_finish(releases)
+            log.info("released %d unfinished jobs for other workers", len(leftovers))
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _record(self) -> WorkerRecord:
+        now = self.storage.now()
+        return WorkerRecord(
+            id=self.id,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            types=tuple(self.types),
+            concurrency=self.settings.concurrency,
+            started_at=self._started_at,
+            heartbeat_at=now,
+            running=tuple(self._running),
+        )
+
+    def _notify(self, job: Job) -> None:
+        if self.on_change is not None:
+            self.on_change(job)
+
+    async def _every(self, interval: float, duty: Callable[[], object]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                result = duty()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("worker duty %s failed", getattr(duty, "__name__", duty))
+
+    async def _wait_any(self, stop: asyncio.Event, awaitable: object) -> None:
+        self._slot_freed.clear()
+        waiter = asyncio.ensure_future(awaitable)  # type: ignore[call-overload]
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiter, stopper):
+            task.cancel()
+        await asyncio.gather(waiter, stopper, return_exceptions=True)
