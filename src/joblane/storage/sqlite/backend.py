@@ -78,6 +78,11 @@ class SqliteStorage:
         available = migrations.discover(MIGRATIONS_PACKAGE)
         return await self._write(lambda c: ops.apply_migrations(c, available, self.now()))
 
+    async def migrations_pending(self) -> list[int]:
+        available = migrations.discover(MIGRATIONS_PACKAGE)
+        applied = await self._write(ops.applied_migrations)
+        return [m.version for m in migrations.pending(available, applied)]
+
     async def ping(self) -> None:
         try:
             self._read(lambda c: c.execute("SELECT 1").fetchone())

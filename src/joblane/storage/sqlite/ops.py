@@ -27,9 +27,13 @@ MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL) STRICT"""
 
 
-def apply_migrations(conn: sqlite3.Connection, available: list[Migration], now: float) -> list[int]:
+def applied_migrations(conn: sqlite3.Connection) -> set[int]:
     conn.execute(MIGRATIONS_TABLE)
-    applied = {row[0] for row in conn.execute(Q["migrations_applied"])}
+    return {row[0] for row in conn.execute(Q["migrations_applied"])}
+
+
+def apply_migrations(conn: sqlite3.Connection, available: list[Migration], now: float) -> list[int]:
+    applied = applied_migrations(conn)
     done: list[int] = []
     for migration in pending(available, applied):
         for statement in split_statements(migration.sql):

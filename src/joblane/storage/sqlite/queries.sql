@@ -28,8 +28,8 @@ INSERT OR REPLACE INTO idempotency_keys (tenant_id, key, request_hash, job_id, e
 VALUES (:tenant_id, :key, :request_hash, :job_id, :expires_at)
 
 -- name: idempotency_purge
-DELETE FROM idempotency_keys WHERE rowid IN (
-    SELECT rowid FROM idempotency_keys WHERE expires_at <= :now LIMIT :limit)
+DELETE FROM idempotency_keys WHERE (tenant_id, key) IN (
+    SELECT tenant_id, key FROM idempotency_keys WHERE expires_at <= :now LIMIT :limit)
 
 -- name: job_cancel_queued
 UPDATE jobs SET state = 'cancelled', version = version + 1, cancelled_at = :now,

@@ -1,0 +1,1 @@
+"""The HTTP API (Starlette): routes, wire schemas, problem+json errors, auth."""

@@ -1,0 +1,37 @@
+"""What route handlers need, stored once on `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from joblane.api.auth import authenticate
+from joblane.core.principal import Principal
+from joblane.service.jobs import JobService
+from joblane.service.keys import KeyService
+from joblane.storage.base import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    max_body_bytes: int = 1024 * 1024
+    max_wait: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    storage: Storage
+    jobs: JobService
+    keys: KeyService
+    settings: ApiSettings
+
+
+def api_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+async def caller(request: Request) -> tuple[ApiContext, Principal]:
+    ctx = api_context(request)
+    return ctx, await authenticate(request, ctx.keys)

@@ -1,0 +1,93 @@
+"""Request helpers: bounded bodies, `Prefer: wait=N`, ETags, validation errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from joblane.core.errors import JoblaneError, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+class PayloadTooLarge(JoblaneError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(JoblaneError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def parse_json_body(
+    request: Request, model: type[M], limit: int, *, optional: bool = False
+) -> M:
+    body = await read_body(request, limit)
+    if not body.strip() and optional:
+        return model()
+    content_type = request.headers.get("content-type", "application/json")
+    if body and "json" not in content_type:
+        raise UnsupportedMediaType(
+            f"send JSON (Content-Type: application/json), not {content_type}"
+        )
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "request body is not valid", validation_errors(exc, "body")
+        ) from None
+
+
+def validation_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+    return [
+        {"loc": [where, *err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False)
+    ]
+
+
+def prefer_wait(request: Request, cap: float) -> float | None:
+    prefer = request.headers.get("prefer")
+    if not prefer:
+        return None
+    match = _WAIT.search(prefer)
+    return min(cap, float(match[1])) if match else None
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def etag_matches(request: Request, version: int) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    wanted = etag(version)
+    return any(tag.strip().removeprefix("W/") in (wanted, "*") for tag in header.split(","))
+
+
+def version_from_etag(request: Request) -> int | None:
+    header = request.headers.get("if-none-match", "").strip().removeprefix("W/").strip('"')
+    return int(header) if header.isdigit() else None
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")

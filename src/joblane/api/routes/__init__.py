@@ -1,0 +1,1 @@
+"""Route modules; each exposes `routes` (Starlette) and `operations` (OpenAPI)."""

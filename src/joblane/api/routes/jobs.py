@@ -1,0 +1,158 @@
+"""The Job section of the contract."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from joblane.api.context import ApiContext, caller
+from joblane.api.http import (
+    etag,
+    etag_matches,
+    json_response,
+    parse_json_body,
+    prefer_wait,
+    version_from_etag,
+)
+from joblane.api.present import job_body
+from joblane.api.query import job_filter
+from joblane.api.schemas import CancelBody, SubmitJobBody
+from joblane.core.errors import Conflict
+from joblane.core.estimates import retry_after
+from joblane.core.job import Job
+from joblane.core.states import JobState
+from joblane.service.jobs import SubmitJob
+
+
+async def submit(request: Request) -> Response:
+    ctx, who = await caller(request)
+    body = await parse_json_body(request, SubmitJobBody, ctx.settings.max_body_bytes)
+    wait = prefer_wait(request, ctx.settings.max_wait)
+    submitted = await ctx.jobs.submit(
+        who, _submit_request(body), request.headers.get("idempotency-key")
+    )
+    job = submitted.job
+    if wait:
+        job = await ctx.jobs.wait(who, job, wait, until_terminal=True)
+    headers = {"Location": f"/v1/jobs/{job.id}"}
+    if not submitted.created:
+        headers["Idempotent-Replayed"] = "true"
+    status = 200 if job.terminal and wait else 202
+    return await _job_response(ctx, job, status, headers, wait)
+
+
+async def get(request: Request) -> Response:
+    ctx, who = await caller(request)
+    job = await ctx.jobs.get(who, request.path_params["job_id"])
+    wait = prefer_wait(request, ctx.settings.max_wait)
+    if wait and not job.terminal:
+        known = version_from_etag(request) or job.version
+        if known == job.version:
+            job = await ctx.jobs.wait(who, job, wait, until_terminal=False)
+    if etag_matches(request, job.version):
+        return Response(status_code=304, headers=_read_headers(ctx, job))
+    fields = request.query_params.get("fields")
+    include = request.query_params.get("include", "")
+    return await _job_response(
+        ctx,
+        job,
+        200,
+        {},
+        wait,
+        include_input="input" in include.split(","),
+        fields=frozenset(f.strip() for f in fields.split(",")) if fields else None,
+    )
+
+
+async def list_jobs(request: Request) -> Response:
+    ctx, who = await caller(request)
+    page = await ctx.jobs.list(who, job_filter(request.query_params))
+    now = ctx.storage.now()
+    data = [job_body(job, now) for job in page.jobs]
+    return json_response({"object": "list", "data": data, "next_cursor": page.next_cursor})
+
+
+async def cancel(request: Request) -> Response:
+    ctx, who = await caller(request)
+    body = await parse_json_body(request, CancelBody, ctx.settings.max_body_bytes, optional=True)
+    job = await ctx.jobs.cancel(who, request.path_params["job_id"], body.reason)
+    status = 200 if job.state is JobState.CANCELLED else 202
+    return await _job_response(ctx, job, status, {}, None)
+
+
+async def retry(request: Request) -> Response:
+    ctx, who = await caller(request)
+    job = await ctx.jobs.retry(who, request.path_params["job_id"])
+    return await _job_response(ctx, job, 202, {"Location": f"/v1/jobs/{job.id}"}, None)
+
+
+async def delete(request: Request) -> Response:
+    ctx, who = await caller(request)
+    await ctx.jobs.delete(who, request.path_params["job_id"])
+    return Response(status_code=204)
+
+
+async def result(request: Request) -> Response:
+    ctx, who = await caller(request)
+    job = await ctx.jobs.get(who, request.path_params["job_id"])
+    if job.state is not JobState.COMPLETED:
+        raise Conflict(
+            f"Job '{job.id}' is {job.state}; a result exists only once it is completed",
+            details={"job_id": job.id, "status": job.state.value},
+        )
+    return json_response(job.result, headers={"ETag": etag(job.version)})
+
+
+async def _job_response(
+    ctx: ApiContext,
+    job: Job,
+    status: int,
+    headers: dict[str, str],
+    wait: float | None,
+    *,
+    include_input: bool = False,
+    fields: frozenset[str] | None = None,
+) -> Response:
+    reason = await ctx.jobs.waiting_reason(job)
+    body = job_body(
+        job, ctx.storage.now(), include_input=include_input, waiting_reason=reason, fields=fields
+    )
+    headers = {**headers, **_read_headers(ctx, job)}
+    if wait:
+        headers["Preference-Applied"] = f"wait={wait:g}"
+    return json_response(body, status, headers)
+
+
+def _read_headers(ctx: ApiContext, job: Job) -> dict[str, str]:
+    headers = {"ETag": etag(job.version)}
+    if job.terminal:
+        headers["Cache-Control"] = "private, max-age=60"
+    else:
+        headers["Retry-After"] = str(retry_after(job, ctx.storage.now()))
+        headers["Cache-Control"] = "no-cache"
+    return headers
+
+
+def _submit_request(body: SubmitJobBody) -> SubmitJob:
+    return SubmitJob(
+        type=body.type,
+        input=body.input,
+        metadata=body.metadata,
+        priority=body.priority,
+        max_attempts=body.max_attempts,
+        timeout=body.timeout,
+        run_at=body.run_at.timestamp() if body.run_at else None,
+        callback_url=str(body.callback_url) if body.callback_url else None,
+    )
+
+
+routes = [
+    Route("/v1/jobs", submit, methods=["POST"]),
+    Route("/v1/jobs", list_jobs, methods=["GET"]),
+    Route("/v1/jobs/{job_id}", get, methods=["GET"]),
+    Route("/v1/jobs/{job_id}", delete, methods=["DELETE"]),
+    Route("/v1/jobs/{job_id}/cancel", cancel, methods=["POST"]),
+    Route("/v1/jobs/{job_id}/retry", retry, methods=["POST"]),
+    Route("/v1/jobs/{job_id}/result", result, methods=["GET"]),
+]

@@ -1,0 +1,116 @@
+"""Wire models: request bodies are validated with them; responses are documented with them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+MAX_METADATA_KEYS = 50
+
+
+class SubmitJobBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=100, examples=["extraction"])
+    input: dict[str, Any] = Field(description="validated against the job type's input model")
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=MAX_METADATA_KEYS)
+    priority: int | None = Field(default=None, ge=-100, le=100)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    timeout: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
+    run_at: datetime | None = Field(default=None, description="RFC 3339; run no earlier")
+    callback_url: AnyHttpUrl | None = None
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ProgressOut(BaseModel):
+    percentage: float | None
+    total: int | None
+    processed: int
+    failed: int
+    message: str | None
+
+
+class JobErrorOut(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+    retryable: bool
+    resolution: str | None = None
+
+
+Status = Literal["queued", "running", "completed", "failed", "cancelled"]
+
+
+class JobOut(BaseModel):
+    id: str = Field(examples=["job_01JD6X3K4M5N6P7Q8R9S0T1V2W"])
+    object: Literal["job"]
+    type: str
+    status: Status
+    version: int
+    progress: ProgressOut
+    input: dict[str, Any] | None = Field(default=None, description="only with include=input")
+    metadata: dict[str, str]
+    result: Any
+    error: JobErrorOut | None
+    attempt: int
+    max_attempts: int
+    priority: int
+    timeout: float
+    batch_id: str | None
+    idempotency_key: str | None
+    callback_url: str | None
+    cancel_requested: bool
+    cancel_reason: str | None
+    created_at: str
+    updated_at: str
+    scheduled_at: str
+    started_at: str | None
+    completed_at: str | None
+    failed_at: str | None
+    cancelled_at: str | None
+    estimated_completion: str | None
+    retry_after: int | None
+    queue_position: int | None
+    waiting_reason: str | None
+
+
+class JobList(BaseModel):
+    object: Literal["list"]
+    data: list[JobOut]
+    next_cursor: str | None
+
+
+class JobTypeOut(BaseModel):
+    name: str
+    description: str
+    enabled: bool
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None
+    defaults: dict[str, Any]
+
+
+class JobTypeList(BaseModel):
+    object: Literal["list"]
+    data: list[JobTypeOut]
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str
+    details: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class Health(BaseModel):
+    status: str

@@ -1,0 +1,43 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from joblane.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_option(fn: F) -> F:
+    return click.option(
+        "--database-url",
+        "--database",
+        "database_url",
+        help="sqlite:///path.db (default sqlite:///joblane.db; env JOBLANE_DATABASE_URL)",
+    )(fn)
+
+
+def settings_from(**flags: Any) -> Settings:
+    database = flags.get("database_url")
+    if database and "://" not in database:
+        flags["database_url"] = f"sqlite:///{database}"
+    try:
+        return load_settings(**flags)
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise click.UsageError("invalid settings:\n" + "\n".join(lines)) from None
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )

@@ -1,0 +1,1 @@
+"""Leader-only upkeep: rescue jobs of dead workers, purge expired idempotency keys."""

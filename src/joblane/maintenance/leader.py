@@ -1,0 +1,60 @@
+"""Maintenance runs on one elected leader; another process takes over when its lease lapses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from joblane.core import ids
+from joblane.core.job import Job
+from joblane.core.retry import RetryPolicy
+from joblane.maintenance.rescuer import rescue_expired
+from joblane.storage.base import Storage
+
+log = logging.getLogger("joblane.maintenance")
+
+LEADERSHIP = "maintenance"
+
+
+class Maintenance:
+    def __init__(
+        self,
+        storage: Storage,
+        policy: RetryPolicy | None = None,
+        interval: float = 1.0,
+        on_change: Callable[[Job], None] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.policy = policy or RetryPolicy()
+        self.interval = interval
+        self.on_change = on_change
+        self.holder = f"mnt_{ids.ulid()}"
+        self.is_leader = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("maintenance tick failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.interval)
+        finally:
+            if self.is_leader:
+                with contextlib.suppress(Exception):
+                    await self.storage.leader_release(LEADERSHIP, self.holder)
+
+    async def tick(self) -> None:
+        was_leader = self.is_leader
+        self.is_leader = await self.storage.leader_acquire(
+            LEADERSHIP, self.holder, ttl=self.interval * 5
+        )
+        if self.is_leader != was_leader:
+            log.info("maintenance leadership %s", "acquired" if self.is_leader else "lost")
+        if not self.is_leader:
+            return
+        await rescue_expired(self.storage, self.policy, on_change=self.on_change)
+        await self.storage.idempotency_purge(limit=1000)

@@ -1,0 +1,147 @@
+"""Composition root: builds storage, services, the API app, the worker and maintenance from
+Settings, for `joblane serve` (all in one process), `joblane api` and `joblane worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+
+from joblane.api.app import create_app
+from joblane.api.context import ApiContext, ApiSettings
+from joblane.app import Joblane, load_app
+from joblane.core.job import Job
+from joblane.maintenance.leader import Maintenance
+from joblane.service.changes import ChangeFeed
+from joblane.service.jobs import JobService
+from joblane.service.keys import KeyService
+from joblane.settings import Settings, load_settings
+from joblane.storage.base import Storage
+from joblane.storage.sqlite.backend import SqliteStorage
+from joblane.storage.sqlite.connection import SqliteOptions
+from joblane.worker.runtime import Worker, WorkerSettings
+
+log = logging.getLogger("joblane")
+
+
+class SchemaOutdated(RuntimeError):
+    pass
+
+
+def open_storage(settings: Settings) -> Storage:
+    options = SqliteOptions(settings.sqlite_path, synchronous=settings.sqlite_synchronous)
+    return SqliteStorage(options)
+
+
+def worker_settings(settings: Settings) -> WorkerSettings:
+    return WorkerSettings(
+        concurrency=settings.concurrency,
+        lease_seconds=settings.lease_seconds,
+        shutdown_grace=settings.shutdown_grace,
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    registry: Joblane
+    storage: Storage
+    changes: ChangeFeed
+    jobs: JobService
+    keys: KeyService
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def notify(self, job: Job) -> None:
+        self.changes.notify(job.id, job.version)
+
+    def start_worker(self) -> Worker:
+        worker = Worker(
+            self.storage, self.registry, worker_settings(self.settings), on_change=self.notify
+        )
+        maintenance = Maintenance(
+            self.storage, interval=self.settings.maintenance_interval, on_change=self.notify
+        )
+        self.background.append(asyncio.create_task(worker.run(self.stop), name="joblane-worker"))
+        self.background.append(
+            asyncio.create_task(maintenance.run(self.stop), name="joblane-maintenance")
+        )
+        return worker
+
+
+@contextlib.asynccontextmanager
+async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime]:
+    registry = load_app(settings.app)
+    storage = open_storage(settings)
+    await storage.open()
+    try:
+        if migrate:
+            await storage.migrate()
+        elif pending := await storage.migrations_pending():
+            raise SchemaOutdated(
+                f"database schema is behind (pending migrations {pending}): run 'joblane migrate'"
+            )
+        changes = ChangeFeed(storage)
+        rt = Runtime(
+            settings,
+            registry,
+            storage,
+            changes,
+            JobService(storage, registry, changes),
+            KeyService(storage),
+        )
+        try:
+            yield rt
+        finally:
+            rt.stop.set()
+            await asyncio.gather(*rt.background, return_exceptions=True)
+            await changes.close()
+    finally:
+        await storage.close()
+
+
+def build_api(settings: Settings, *, with_worker: bool) -> Starlette:
+    holder: dict[str, Runtime] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with runtime(settings, migrate=with_worker) as rt:
+            holder["rt"] = rt
+            app.state.ctx = ApiContext(
+                rt.storage,
+                rt.jobs,
+                rt.keys,
+                ApiSettings(settings.max_body_bytes, settings.max_wait),
+            )
+            if with_worker:
+                rt.start_worker()
+            yield
+
+    return create_app(None, lifespan=lifespan)
+
+
+def api_app_from_env() -> Starlette:
+    """uvicorn factory for `joblane api --processes N`: each process builds its own app."""
+    settings = load_settings()
+    return build_api(settings, with_worker=os.environ.get("JOBLANE_WITH_WORKER") == "1")
+
+
+async def run_worker(settings: Settings) -> None:
+    async with runtime(settings, migrate=False) as rt:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, rt.stop.set)
+        worker = rt.start_worker()
+        log.info(
+            "worker %s serving %s with concurrency %d",
+            worker.id,
+            ", ".join(worker.types),
+            settings.concurrency,
+        )
+        await rt.stop.wait()

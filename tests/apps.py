@@ -1,0 +1,68 @@
+"""Job types used by tests (importable as `apps:app` by spawned processes, with tests/ on
+PYTHONPATH)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from joblane import JobContext, JobError, Joblane
+
+app = Joblane("tests")
+
+
+class Empty(BaseModel):
+    pass
+
+
+class Echo(BaseModel):
+    value: int = 0
+
+
+class Sleep(BaseModel):
+    seconds: float = 0.1
+    marker_dir: str | None = None
+
+
+class Fail(BaseModel):
+    code: str = "BOOM"
+    retryable: bool = False
+
+
+@app.job_type("noop", input=Empty)
+async def noop(inp: Empty, ctx: JobContext) -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.job_type("echo", input=Echo, output=Echo)
+def echo(inp: Echo, ctx: JobContext) -> Echo:
+    return Echo(value=inp.value)
+
+
+@app.job_type("nap", input=Sleep, max_attempts=3)
+async def nap(inp: Sleep, ctx: JobContext) -> dict[str, float]:
+    """Sleeps; if marker_dir is set, records each start and completion as files (side effects
+    that acceptance tests count)."""
+    if inp.marker_dir:
+        Path(inp.marker_dir, f"start-{ctx.job_id}-{ctx.attempt}-{os.getpid()}").touch()
+    deadline = time.monotonic() + inp.seconds
+    while (left := deadline - time.monotonic()) > 0:
+        ctx.check_cancelled()
+        await asyncio.sleep(min(0.02, left))
+    if inp.marker_dir:
+        Path(inp.marker_dir, f"done-{ctx.job_id}").touch()
+    return {"slept": inp.seconds}
+
+
+@app.job_type("fail", input=Fail, max_attempts=2)
+def fail(inp: Fail, ctx: JobContext) -> None:
+    raise JobError(inp.code, "failed on purpose", details={"n": 1}, retryable=inp.retryable)
+
+
+@app.job_type("crash", input=Empty, max_attempts=1)
+def crash(inp: Empty, ctx: JobContext) -> None:
+    raise RuntimeError("secret internal detail /etc/passwd")
