@@ -89,5 +89,27 @@ def version_from_etag(request: Request) -> int | None:
     return int(header) if header.isdigit() else None
 
 
+class JSONBytesResponse(Response):
+    """A JSON response whose raw headers are built directly (it is on every status read)."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self, body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        self.status_code = status_code
+        self.body = orjson.dumps(body)
+        self.background = None
+        raw = [
+            (b"content-length", str(len(self.body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        if headers:
+            raw.extend(
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            )
+        self.raw_headers = raw
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    return JSONBytesResponse(body, status, headers)

@@ -37,6 +37,8 @@ class Operation:
 
 JOB_ID = Param("job_id", "path", "a job id: job_ + 26 Crockford base32 characters", required=True)
 PREFER = Param("Prefer", "header", "wait=N: wait up to N seconds for a change (long-poll)")
+FIELDS = Param("fields", "query", "comma-separated top-level fields")
+INCLUDE = Param("include", "query", "include=input adds the input")
 LIST_PARAMS = (
     Param("status", "query", "comma-separated statuses"),
     Param("type", "query", "comma-separated job types"),
@@ -45,6 +47,8 @@ LIST_PARAMS = (
     Param("created_before", "query", "RFC 3339", {"type": "string", "format": "date-time"}),
     Param("limit", "query", "page size", {"type": "integer", "minimum": 1, "maximum": 1000}),
     Param("cursor", "query", "next_cursor of the previous page"),
+    FIELDS,
+    INCLUDE,
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -56,7 +60,12 @@ OPERATIONS: tuple[Operation, ...] = (
         {202: s.JobOut, 200: s.JobOut},
         body=s.SubmitJobBody,
         errors=(401, 403, 413, 422, 500, 501, 503),
-        params=(PREFER, Param("Idempotency-Key", "header", "dedups retries for 24 h")),
+        params=(
+            PREFER,
+            Param("Idempotency-Key", "header", "dedups retries for 24 h"),
+            FIELDS,
+            INCLUDE,
+        ),
     ),
     Operation(
         "get",
@@ -77,8 +86,8 @@ OPERATIONS: tuple[Operation, ...] = (
             JOB_ID,
             PREFER,
             Param("If-None-Match", "header", "an ETag"),
-            Param("fields", "query", "comma-separated top-level fields"),
-            Param("include", "query", "include=input adds the input"),
+            FIELDS,
+            INCLUDE,
         ),
     ),
     Operation(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 
@@ -33,10 +34,19 @@ class FakeClock:
 
 
 def to_rfc3339(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    moment = datetime.fromtimestamp(epoch, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """`2026-01-31T12:00:00.123Z` (milliseconds, UTC)."""
+    return None if epoch is None else _format(epoch)
+
+
+@lru_cache(maxsize=16_384)  # a polled job shows the same timestamps on every read
+def _format(epoch: float) -> str:
+    seconds = int(epoch // 1)
+    # round to microseconds first (as datetime does): 0.123 is stored as 0.12299999...
+    micros = round((epoch - seconds) * 1_000_000)
+    if micros == 1_000_000:
+        seconds, micros = seconds + 1, 0
+    millis = micros // 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def from_rfc3339(text: str) -> float:

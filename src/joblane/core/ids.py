@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -15,14 +16,40 @@ REQUEST = "req"
 BATCH = "bat"
 
 
+_PAIRS = [high + low for high in ALPHABET for low in ALPHABET]  # every 10-bit chunk
+
+
+_RANDOM_BITS = 80
+_last = [0, 0]  # (millis, random) of the last id made for "now"
+_last_lock = threading.Lock()
+
+
 def ulid(epoch_ms: int | None = None) -> str:
-    millis = int(time.time() * 1000) if epoch_ms is None else epoch_ms
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    """48-bit millisecond timestamp + 80 random bits, as 26 Crockford base32 characters.
+
+    Ids made for "now" are monotonic within a process: in the same millisecond (or if the clock
+    steps back) the random part of the previous id is incremented, so lists ordered by id are
+    newest first even for jobs submitted within one millisecond.
+    """
+    if epoch_ms is None:
+        value = _next_now()
+    else:
+        value = (epoch_ms << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big")
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
+
+
+def _next_now() -> int:
+    millis = int(time.time() * 1000)
+    with _last_lock:
+        last_millis, last_random = _last
+        if millis > last_millis:
+            random = int.from_bytes(os.urandom(10), "big")
+        else:
+            millis, random = last_millis, last_random + 1
+            if random >> _RANDOM_BITS:  # 2**80 ids in one millisecond: borrow the next one
+                millis, random = millis + 1, 0
+        _last[:] = [millis, random]
+    return (millis << _RANDOM_BITS) | random
 
 
 def new_id(prefix: str) -> str:

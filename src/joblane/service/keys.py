@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import string
 import zlib
@@ -44,12 +45,15 @@ def generate_secret() -> str:
     return f"{PREFIX}{body}{_checksum(body)}"
 
 
+_SHAPE = re.compile(rf"^{PREFIX}[0-9A-Za-z]{{{_SECRET_LEN + _CHECK_LEN}}}$")
+
+
 def looks_valid(secret: str) -> bool:
     """Format and checksum, checked before any lookup: typos and garbage never reach storage."""
-    if not secret.startswith(PREFIX) or len(secret) != len(PREFIX) + _SECRET_LEN + _CHECK_LEN:
+    if not _SHAPE.match(secret):
         return False
     body, check = secret[len(PREFIX) : -_CHECK_LEN], secret[-_CHECK_LEN:]
-    return all(c in _ALPHABET for c in body) and secrets.compare_digest(check, _checksum(body))
+    return secrets.compare_digest(check, _checksum(body))
 
 
 def hash_secret(secret: str) -> str:
@@ -93,10 +97,18 @@ class KeyService:
         return CreatedKey(record, secret)
 
     async def authenticate(self, secret: str) -> Principal:
-        if not looks_valid(secret):
-            raise InvalidApiKey("API key is malformed or its checksum is wrong")
-        record = await self._lookup(hash_secret(secret))
         now = self.storage.now()
+        key_hash = hash_secret(secret)
+        cached = self._cache.get(key_hash)
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            record = cached[1]
+        else:
+            if not looks_valid(secret):
+                raise InvalidApiKey("API key is malformed or its checksum is wrong")
+            record = await self.storage.key_by_hash(key_hash)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key_hash] = (now, record)
         if record is None:
             raise InvalidApiKey("API key is not known")
         if record.revoked_at is not None:
@@ -104,17 +116,6 @@ class KeyService:
         if record.expires_at is not None and record.expires_at <= now:
             raise InvalidApiKey("API key has expired")
         return Principal(record.tenant_id, frozenset(record.scopes), record.id)
-
-    async def _lookup(self, key_hash: str) -> ApiKeyRecord | None:
-        now = self.storage.now()
-        cached = self._cache.get(key_hash)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        record = await self.storage.key_by_hash(key_hash)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key_hash] = (now, record)
-        return record
 
     async def list(self, tenant_id: str | None = None) -> list[ApiKeyRecord]:
         return await self.storage.keys_list(tenant_id)

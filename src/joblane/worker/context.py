@@ -37,6 +37,7 @@ class JobContext:
         )
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
+        self._stopping = threading.Event()
 
     @property
     def job_id(self) -> str:
@@ -69,16 +70,25 @@ class JobContext:
 
     @property
     def cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        """True once the handler should stop: the job was cancelled or the worker is stopping."""
+        return self._cancelled.is_set() or self._stopping.is_set()
 
     def check_cancelled(self) -> None:
-        """Raise `JobCancelled` if cancellation was requested; call it between units of work."""
-        if self._cancelled.is_set():
+        """Raise `JobCancelled` if the handler should stop; call it between units of work."""
+        if self.cancelled:
             raise JobCancelled(self.job.id)
 
     # -- used by the worker runtime ------------------------------------------------------------
+    @property
+    def cancel_requested(self) -> bool:
+        """A user cancelled the job (as opposed to the worker stopping it to hand it back)."""
+        return self._cancelled.is_set()
+
     def request_cancel(self) -> None:
         self._cancelled.set()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
 
     def take_progress(self) -> Progress | None:
         """The progress to write now, or None when nothing changed since the last write."""

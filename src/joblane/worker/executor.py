@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from concurrent.futures import Executor
 from typing import Any
@@ -35,12 +36,14 @@ async def execute(
     try:
         result = await _call(job_type, ctx, threads)
     except (JobCancelled, asyncio.CancelledError):
-        if not ctx.cancelled:  # cancelled from outside: worker shutdown, not the user
+        if not ctx.cancel_requested:  # stopped by the worker itself (shutdown, lost lease)
             raise
         return Outcome(lease, JobState.CANCELLED)
     except _Failure as failure:
+        if ctx.cancel_requested:  # cancellation wins over whatever the handler did after it
+            return Outcome(lease, JobState.CANCELLED)
         return _failed(lease, job, failure.info, policy)
-    if ctx.cancelled:
+    if ctx.cancel_requested:
         return Outcome(lease, JobState.CANCELLED)
     return Outcome(lease, JobState.COMPLETED, result=result)
 
@@ -55,7 +58,7 @@ async def _call(job_type: JobType, ctx: JobContext, threads: Executor) -> Any:
     try:
         output = await asyncio.wait_for(_invoke(job_type, data, ctx, threads), job.timeout)
     except TimeoutError:
-        ctx.request_cancel()  # a handler still running in a thread can see it and stop
+        ctx.request_stop()  # a handler still running in a thread can see it and stop
         raise _Failure(
             _info("TIMEOUT", f"handler ran longer than {job.timeout:g}s", True)
         ) from None
@@ -89,6 +92,11 @@ def _dump_output(job_type: JobType, output: Any) -> Any:
         message = f"handler output does not match {model.__name__ if model else 'its model'}"
         details = {"errors": exc.error_count()}
         raise _Failure(_info("INVALID_OUTPUT", message, details=details)) from None
+    try:  # storage would fail on it after the run, leaving the job running until rescued
+        json.dumps(output, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        message = f"handler output is not JSON: {type(exc).__name__}"
+        raise _Failure(_info("INVALID_OUTPUT", message)) from None
     return output
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from joblane.app import Joblane
 from joblane.core import ids
-from joblane.core.errors import Unavailable
+from joblane.core.errors import JobCancelled, Unavailable
 from joblane.core.job import Job, Lease
 from joblane.core.retry import RetryPolicy
 from joblane.core.states import JobState
@@ -47,6 +47,7 @@ class _Running:
     job: Job
     ctx: JobContext
     task: asyncio.Task[None]
+    finishing: bool = False  # the outcome is being written: never interrupt that
 
     @property
     def lease(self) -> Lease:
@@ -85,8 +86,8 @@ class Worker:
                 self._every(self.settings.cancel_check_interval, self._check_cancel)
             ),
         ]
-        await self._heartbeat()
         try:
+            await self._heartbeat()
             await self._claim_loop(stop)
         finally:
             await self._shutdown()
@@ -139,10 +140,18 @@ class Worker:
 
     async def _run_job(self, job: Job, ctx: JobContext) -> None:
         job_type = self.registry.get(job.type)
+        lease = Lease(job.id, job.lease_token or "")
         try:
             if job_type is None:  # claimed types come from the registry, so this is a bug
                 raise RuntimeError(f"no handler for {job.type}")
-            outcome = await execute(job_type, ctx, self._threads, self.policy)
+            try:
+                outcome = await execute(job_type, ctx, self._threads, self.policy)
+            except (JobCancelled, asyncio.CancelledError):
+                # stopped by this worker (shutdown or lost lease): hand the job back as it was
+                outcome = Outcome(lease, JobState.QUEUED, release=True)
+            running = self._running.get(job.id)
+            if running is not None:
+                running.finishing = True
             await self._finish(outcome, ctx)
         finally:
             self._running.pop(job.id, None)
@@ -150,16 +159,31 @@ class Worker:
             self.processed += 1
 
     async def _finish(self, outcome: Outcome, ctx: JobContext) -> None:
+        """Record the outcome, retrying while storage is unavailable: a computed result must
+        not be lost to a blip (the lease keeps the job ours meanwhile)."""
+        delay = 0.1
+        deadline = self.storage.now() + self.settings.lease_seconds
+        while True:
+            try:
+                job = await self._write_outcome(outcome, ctx)
+                break
+            except Unavailable as exc:
+                if self.storage.now() + delay > deadline:
+                    log.error("could not record %s: %s (it will be rescued)", outcome.lease, exc)
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        if job is None:
+            log.warning("job %s was taken from this worker before it ended", outcome.lease.job_id)
+        else:
+            self._notify(job)
+
+    async def _write_outcome(self, outcome: Outcome, ctx: JobContext) -> Job | None:
         progress = ctx.take_progress()
         if progress is not None and outcome.state is not JobState.QUEUED:
             await self.storage.jobs_progress([ProgressUpdate(outcome.lease, progress)])
         (job,) = await self.storage.jobs_finish([outcome])
-        if job is None:
-            log.warning(
-                "job %s was taken from this worker before it finished", outcome.lease.job_id
-            )
-        else:
-            self._notify(job)
+        return job
 
     # -- background duties -------------------------------------------------------------------
     async def _heartbeat(self) -> None:
@@ -170,7 +194,7 @@ class Worker:
         result = await self.storage.jobs_heartbeat(leases, self.settings.lease_seconds)
         for job_id in result.lost:
             log.warning("lease of job %s was lost; stopping it", job_id)
-            self._cancel(job_id)
+            self._stop(job_id)
         for job_id in result.cancel_requested:
             self._cancel(job_id)
 
@@ -199,25 +223,38 @@ class Worker:
 
     def _force_cancel(self, job_id: str, task: asyncio.Task[None]) -> None:
         """An async handler that ignored the request is interrupted at its next await."""
-        if self._running.get(job_id) is not None and not task.done():
+        running = self._running.get(job_id)
+        if running is not None and not running.finishing and not task.done():
             task.cancel()
+
+    def _stop(self, job_id: str, *, now: bool = False) -> None:
+        """Stop a job this worker gives back (shutdown, lost lease): not a cancellation. The
+        handler sees `ctx.cancelled` at once and is interrupted after `cancel_grace`."""
+        running = self._running.get(job_id)
+        if running is None or running.finishing:
+            return
+        running.ctx.request_stop()
+        if now:
+            running.task.cancel()
+        else:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.settings.cancel_grace, self._force_cancel, job_id, running.task)
 
     # -- shutdown ----------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        """Running jobs get `shutdown_grace` to finish; the rest are told to stop and handed
+        back to the queue (same attempt) for another worker."""
         if not self._running:
             return
         tasks = [r.task for r in self._running.values()]
-        log.info(
-            "waiting up to %.0fs for %d running jobs", self.settings.shutdown_grace, len(tasks)
-        )
-        await asyncio.wait(tasks, timeout=self.settings.shutdown_grace)
-        leftovers = list(self._running.values())
-        for running in leftovers:
-            running.task.cancel()
-        await asyncio.gather(*(r.task for r in leftovers), return_exceptions=True)
+        grace = self.settings.shutdown_grace
+        log.info("waiting up to %.0fs for %d running jobs", grace, len(tasks))
+        await asyncio.wait(tasks, timeout=grace)
+        leftovers = list(self._running)
+        for job_id in leftovers:
+            self._stop(job_id, now=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if leftovers:
-            releases = [Outcome(r.lease, JobState.QUEUED, release=True) for r in leftovers]
-            await self.storage.jobs_finish(releases)
             log.info("released %d unfinished jobs for other workers", len(leftovers))
 
     # -- helpers -----------------------------------------------------------------------------

@@ -39,7 +39,15 @@ async def submit(request: Request) -> Response:
     if not submitted.created:
         headers["Idempotent-Replayed"] = "true"
     status = 200 if job.terminal and wait else 202
-    return await _job_response(ctx, job, status, headers, wait)
+    return await _job_response(
+        ctx,
+        job,
+        status,
+        headers,
+        wait,
+        include_input=_include_input(request),
+        fields=_fields(request),
+    )
 
 
 async def get(request: Request) -> Response:
@@ -52,16 +60,14 @@ async def get(request: Request) -> Response:
             job = await ctx.jobs.wait(who, job, wait, until_terminal=False)
     if etag_matches(request, job.version):
         return Response(status_code=304, headers=_read_headers(ctx, job))
-    fields = request.query_params.get("fields")
-    include = request.query_params.get("include", "")
     return await _job_response(
         ctx,
         job,
         200,
         {},
         wait,
-        include_input="input" in include.split(","),
-        fields=frozenset(f.strip() for f in fields.split(",")) if fields else None,
+        include_input=_include_input(request),
+        fields=_fields(request),
     )
 
 
@@ -69,7 +75,8 @@ async def list_jobs(request: Request) -> Response:
     ctx, who = await caller(request)
     page = await ctx.jobs.list(who, job_filter(request.query_params))
     now = ctx.storage.now()
-    data = [job_body(job, now) for job in page.jobs]
+    include_input, fields = _include_input(request), _fields(request)
+    data = [job_body(job, now, include_input=include_input, fields=fields) for job in page.jobs]
     return json_response({"object": "list", "data": data, "next_cursor": page.next_cursor})
 
 
@@ -122,6 +129,16 @@ async def _job_response(
     if wait:
         headers["Preference-Applied"] = f"wait={wait:g}"
     return json_response(body, status, headers)
+
+
+def _include_input(request: Request) -> bool:
+    return "input" in request.query_params.get("include", "").split(",")
+
+
+def _fields(request: Request) -> frozenset[str] | None:
+    """`fields=a,b`: only these top-level fields (and `id`)."""
+    fields = request.query_params.get("fields")
+    return frozenset(f.strip() for f in fields.split(",")) if fields else None
 
 
 def _read_headers(ctx: ApiContext, job: Job) -> dict[str, str]:

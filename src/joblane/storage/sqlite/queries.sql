@@ -121,7 +121,8 @@ RETURNING *
 
 -- name: job_release
 UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = :now, updated_at = :now,
-    started_at = NULL, lease_token = NULL, lease_expires_at = NULL, worker_id = NULL
+    started_at = NULL, lease_token = NULL, lease_expires_at = NULL, worker_id = NULL,
+    progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL
 WHERE id = :id AND state = 'running' AND lease_token = :token AND cancel_requested = 0
 RETURNING *
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from joblane.core.job import Job, JobErrorInfo, NewJob, Progress
 from joblane.core.states import JobState
@@ -15,47 +19,67 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+# The job columns in the order `job_from_row` unpacks them; positions are looked up once per
+# column layout (every `SELECT *` / `RETURNING *` on jobs shares one), then read by index:
+# name lookups on sqlite3.Row cost more than the query itself on the status-read hot path.
+_JOB_COLUMNS = (
+    "id", "tenant_id", "type", "state", "version", "input", "metadata", "priority", "attempt",
+    "max_attempts", "timeout", "progress_processed", "progress_total", "progress_failed",
+    "progress_message", "result", "error", "batch_id", "idempotency_key", "callback_url",
+    "created_at", "updated_at", "scheduled_at", "started_at", "completed_at", "failed_at",
+    "cancelled_at", "cancel_requested", "cancel_reason", "lease_token", "lease_expires_at",
+    "worker_id",
+)  # fmt: skip
+_getters: dict[int, Callable[[sqlite3.Row], tuple[Any, ...]]] = {}
+
+
+def _job_getter(row: sqlite3.Row) -> Callable[[sqlite3.Row], tuple[Any, ...]]:
+    getter = _getters.get(len(row))
+    if getter is None:
+        names = row.keys()
+        getter = itemgetter(*(names.index(column) for column in _JOB_COLUMNS))
+        _getters[len(row)] = getter
+    return getter
 
 
 def job_from_row(row: sqlite3.Row) -> Job:
-    error = _loads(row["error"])
+    (
+        id_, tenant_id, type_, state, version, input_, metadata, priority, attempt,
+        max_attempts, timeout, processed, total, failed, message, result, error, batch_id,
+        idempotency_key, callback_url, created_at, updated_at, scheduled_at, started_at,
+        completed_at, failed_at, cancelled_at, cancel_requested, cancel_reason, lease_token,
+        lease_expires_at, worker_id,
+    ) = _job_getter(row)(row)  # fmt: skip
     return Job(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        type=row["type"],
-        state=JobState(row["state"]),
-        version=row["version"],
-        input=json.loads(row["input"]),
-        metadata=json.loads(row["metadata"]),
-        priority=row["priority"],
-        attempt=row["attempt"],
-        max_attempts=row["max_attempts"],
-        timeout=row["timeout"],
-        progress=Progress(
-            row["progress_processed"],
-            row["progress_total"],
-            row["progress_failed"],
-            row["progress_message"],
-        ),
-        result=_loads(row["result"]),
-        error=JobErrorInfo.from_dict(error) if error else None,
-        batch_id=row["batch_id"],
-        idempotency_key=row["idempotency_key"],
-        callback_url=row["callback_url"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        scheduled_at=row["scheduled_at"],
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-        failed_at=row["failed_at"],
-        cancelled_at=row["cancelled_at"],
-        cancel_requested=bool(row["cancel_requested"]),
-        cancel_reason=row["cancel_reason"],
-        lease_token=row["lease_token"],
-        lease_expires_at=row["lease_expires_at"],
-        worker_id=row["worker_id"],
+        id=id_,
+        tenant_id=tenant_id,
+        type=type_,
+        state=JobState(state),
+        version=version,
+        input=orjson.loads(input_),
+        metadata=orjson.loads(metadata),
+        priority=priority,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        timeout=timeout,
+        progress=Progress(processed, total, failed, message),
+        result=None if result is None else orjson.loads(result),
+        error=JobErrorInfo.from_dict(orjson.loads(error)) if error else None,
+        batch_id=batch_id,
+        idempotency_key=idempotency_key,
+        callback_url=callback_url,
+        created_at=created_at,
+        updated_at=updated_at,
+        scheduled_at=scheduled_at,
+        started_at=started_at,
+        completed_at=completed_at,
+        failed_at=failed_at,
+        cancelled_at=cancelled_at,
+        cancel_requested=bool(cancel_requested),
+        cancel_reason=cancel_reason,
+        lease_token=lease_token,
+        lease_expires_at=lease_expires_at,
+        worker_id=worker_id,
     )
 
 

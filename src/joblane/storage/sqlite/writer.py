@@ -49,8 +49,17 @@ class GroupCommitWriter:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+        while True:  # writes queued behind the stop would otherwise wait forever
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                _settle(item, None, Unavailable("storage is closed"))
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._thread.is_alive():
+            raise Unavailable("storage is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Write(fn, future, loop))

@@ -1,0 +1,57 @@
+"""Pickup latency: submit -> handler start, with an idle worker, one job at a time.
+
+`created_at` is stamped inside the insert transaction; the `stamp` handler returns the time it
+started. Runs both `joblane serve` (API and worker in one process) and `joblane api` + a separate
+`joblane worker` (the worker learns of new jobs through SQLite's data_version).
+
+    .venv/bin/python bench/pickup.py [--samples 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import httpx
+
+from harness import cluster, machine, percentile
+from joblane.core.clock import from_rfc3339
+
+
+def sample(url: str, key: str, count: int) -> list[float]:
+    latencies: list[float] = []
+    with httpx.Client(base_url=url, headers={"X-API-Key": key, "Prefer": "wait=5"}) as client:
+        for _ in range(count):
+            job = client.post("/v1/jobs", json={"type": "stamp", "input": {}}).json()
+            assert job["status"] == "completed", job
+            latencies.append(job["result"]["started"] - from_rfc3339(job["created_at"]))
+            time.sleep(0.02)  # the worker goes idle between samples
+    return latencies
+
+
+def report(label: str, latencies: list[float]) -> None:
+    p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+    print(
+        f"pickup ({label}): {len(latencies)} jobs, p50 {p50:.1f} ms, p99 {p99:.1f} ms ({machine()})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=300)
+    args = parser.parse_args()
+    with cluster() as c:
+        key = c.run("keys", "create", "--tenant", "bench")
+        url = c.start_http("serve")
+        sample(url, key, 20)
+        report("serve: API + worker in one process", sample(url, key, args.samples))
+    with cluster() as c:
+        key = c.run("keys", "create", "--tenant", "bench")
+        url = c.start_http("api")
+        c.start("worker", "bench_app:app")
+        sample(url, key, 20)
+        report("api + separate worker process", sample(url, key, args.samples))
+
+
+if __name__ == "__main__":
+    main()

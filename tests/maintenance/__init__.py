@@ -1,0 +1,1 @@
+"""Tests of leader-only maintenance: the lease rescuer and leader election."""
