@@ -33,6 +33,7 @@ class Operation:
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = (400, 401, 403, 404, 422, 500, 503)
     auth: bool = True
+    media_type: str = "application/json"
 
 
 JOB_ID = Param("job_id", "path", "a job id: job_ + 26 Crockford base32 characters", required=True)
@@ -120,6 +121,16 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "get",
+        "/v1/jobs/{job_id}/events",
+        "jobEvents",
+        "Server-Sent Events: one per version, id = version; resume with Last-Event-ID",
+        {200: None},
+        params=(JOB_ID, Param("Last-Event-ID", "header", "the last version received")),
+        errors=(400, 401, 403, 404, 500, 503),
+        media_type="text/event-stream",
+    ),
+    Operation(
+        "get",
         "/v1/jobs/{job_id}/result",
         "getJobResult",
         "The result of a completed job",
@@ -191,7 +202,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         if model is not None:
             entry["content"] = {"application/json": {"schema": _ref(model)}}
         elif status == 200:
-            entry["content"] = {"application/json": {"schema": {}}}
+            entry["content"] = {op.media_type: {"schema": {}}}
         responses[str(status)] = entry
     for status in op.errors:
         responses[str(status)] = {

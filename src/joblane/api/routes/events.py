@@ -1,0 +1,65 @@
+"""`GET /v1/jobs/{id}/events`: Server-Sent Events, one event per observed version.
+
+Waiting goes through the ChangeFeed, so a thousand open streams cost one version query per tick,
+not a thousand. A version that changed twice between two ticks is sent once, as its latest state
+(`id:` is always the version, so a client resuming with `Last-Event-ID` never misses the end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from joblane.api.context import ApiContext, caller
+from joblane.api.present import job_body
+from joblane.core.job import Job
+from joblane.core.principal import Principal
+
+HEARTBEAT_SECONDS = 15.0
+
+
+def event_name(job: Job, previous: Job | None) -> str:
+    if job.terminal:
+        return job.state.value
+    if previous is None or previous.state is not job.state:
+        return "status"
+    return "progress"
+
+
+def encode(job: Job, name: str, now: float) -> bytes:
+    data = orjson.dumps(job_body(job, now))
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (job.version, name.encode(), data)
+
+
+async def stream(ctx: ApiContext, who: Principal, job: Job, known: int) -> AsyncIterator[bytes]:
+    yield b"retry: 2000\n\n"
+    previous: Job | None = None
+    while True:
+        if job.version > known:
+            yield encode(job, event_name(job, previous), ctx.storage.now())
+            known, previous = job.version, job
+        if job.terminal:
+            return
+        changed = await ctx.jobs.changes.wait_for_change(job.id, job.version, HEARTBEAT_SECONDS)
+        if not changed:
+            yield b": keep-alive\n\n"
+            continue
+        job = await ctx.jobs.get(who, job.id)
+
+
+async def events(request: Request) -> Response:
+    ctx, who = await caller(request)
+    job = await ctx.jobs.get(who, request.path_params["job_id"])
+    last = request.headers.get("last-event-id", "")
+    known = int(last) if last.isdigit() else 0
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        stream(ctx, who, job, known), media_type="text/event-stream", headers=headers
+    )
+
+
+routes = [Route("/v1/jobs/{job_id}/events", events, methods=["GET"])]
