@@ -132,11 +132,15 @@ async def _job_response(
 
 
 def _include_input(request: Request) -> bool:
+    if not request.scope["query_string"]:  # the common poll: skip parsing
+        return False
     return "input" in request.query_params.get("include", "").split(",")
 
 
 def _fields(request: Request) -> frozenset[str] | None:
     """`fields=a,b`: only these top-level fields (and `id`)."""
+    if not request.scope["query_string"]:
+        return None
     fields = request.query_params.get("fields")
     return frozenset(f.strip() for f in fields.split(",")) if fields else None
 
@@ -164,10 +168,10 @@ def _submit_request(body: SubmitJobBody) -> SubmitJob:
     )
 
 
-routes = [
+routes = [  # the status read first: it is by far the most frequent request
+    Route("/v1/jobs/{job_id}", get, methods=["GET"]),
     Route("/v1/jobs", submit, methods=["POST"]),
     Route("/v1/jobs", list_jobs, methods=["GET"]),
-    Route("/v1/jobs/{job_id}", get, methods=["GET"]),
     Route("/v1/jobs/{job_id}", delete, methods=["DELETE"]),
     Route("/v1/jobs/{job_id}/cancel", cancel, methods=["POST"]),
     Route("/v1/jobs/{job_id}/retry", retry, methods=["POST"]),
