@@ -23,8 +23,7 @@ from joblane.service.jobs import JobService
 from joblane.service.keys import KeyService
 from joblane.settings import Settings, load_settings
 from joblane.storage.base import Storage
-from joblane.storage.sqlite.backend import SqliteStorage
-from joblane.storage.sqlite.connection import SqliteOptions
+from joblane.storage.factory import storage_for
 from joblane.worker.runtime import Worker, WorkerSettings
 
 log = logging.getLogger("joblane")
@@ -35,8 +34,11 @@ class SchemaOutdated(RuntimeError):
 
 
 def open_storage(settings: Settings) -> Storage:
-    options = SqliteOptions(settings.sqlite_path, synchronous=settings.sqlite_synchronous)
-    return SqliteStorage(options)
+    return storage_for(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:

@@ -28,12 +28,18 @@ class Settings(BaseSettings):
     max_wait: float = Field(default=60.0, ge=0, le=600)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    pool_size: int = Field(default=10, ge=1, le=500, description="PostgreSQL connections")
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError("must look like sqlite:///path/to/file.db")
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must look like sqlite:///path/to/file.db or postgresql://host/db")
         return value
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
 
     @property
     def sqlite_path(self) -> str:

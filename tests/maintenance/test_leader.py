@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from joblane.core.states import JobState
 from joblane.maintenance.leader import Maintenance
 from joblane.storage.base import Storage
@@ -51,6 +53,8 @@ async def test_other_instance_takes_over_when_the_leader_stops(storage: Storage)
 
 
 async def test_other_instance_takes_over_after_the_ttl(storage: Storage) -> None:
+    if type(storage).__name__ == "PostgresStorage":
+        pytest.skip("PostgreSQL leadership ends with the holder's connection, not after a TTL")
     leader, standby = Maintenance(storage, interval=0.1), Maintenance(storage, interval=0.1)
     await leader.tick()  # ttl = 0.5 s; then this leader goes silent without releasing
     acquired = time.monotonic()

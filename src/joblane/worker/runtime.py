@@ -33,7 +33,7 @@ class WorkerSettings:
     claim_batch: int = 100
     progress_interval: float = 0.5
     cancel_check_interval: float = 0.5
-    idle_poll: float = 1.0
+    idle_poll: float = 5.0
     shutdown_grace: float = 30.0
     cancel_grace: float = 5.0
 

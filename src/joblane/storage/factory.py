@@ -1,0 +1,20 @@
+"""Choose the backend from the database URL."""
+
+from __future__ import annotations
+
+from joblane.storage.base import Storage
+
+
+def storage_for(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL") -> Storage:
+    if url.startswith(("postgresql://", "postgres://")):
+        from joblane.storage.postgres.backend import PostgresStorage
+        from joblane.storage.postgres.connection import PostgresOptions
+
+        return PostgresStorage(PostgresOptions(url, max_connections=pool_size))
+    if url.startswith("sqlite:///"):
+        from joblane.storage.sqlite.backend import SqliteStorage
+        from joblane.storage.sqlite.connection import SqliteOptions
+
+        path = url.removeprefix("sqlite:///")
+        return SqliteStorage(SqliteOptions(path, synchronous=sqlite_synchronous))  # type: ignore[arg-type]
+    raise ValueError(f"unsupported database URL: {url!r}")

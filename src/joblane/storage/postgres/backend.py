@@ -1,0 +1,286 @@
+"""PostgreSQL storage: many API and worker processes on one database.
+
+Claims take k jobs in one `FOR UPDATE SKIP LOCKED` statement; outcomes, heartbeats and progress
+are written k at a time through `unnest` arrays; idle workers sleep on LISTEN/NOTIFY. Every
+connection failure surfaces as `Unavailable` (the API's 503) and the pool reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+
+from joblane.core.errors import Unavailable
+from joblane.core.job import Job, Lease, NewJob
+from joblane.storage import migrate as migrations
+from joblane.storage.params import (
+    ApiKeyRecord,
+    Change,
+    HeartbeatResult,
+    IdempotentInsert,
+    JobFilter,
+    Outcome,
+    ProgressUpdate,
+    WorkerRecord,
+)
+from joblane.storage.postgres import ops
+from joblane.storage.postgres.connection import (
+    Conn,
+    PostgresOptions,
+    create_pool,
+    unavailable_on_failure,
+)
+from joblane.storage.postgres.leader import Leadership
+from joblane.storage.postgres.listener import Listener
+from joblane.storage.postgres.listing import list_query
+from joblane.storage.postgres.rows import job_from_record, key_from_record, worker_from_record
+from joblane.storage.sqlfiles import load_positional
+
+Q = load_positional("joblane.storage.postgres")
+MIGRATIONS_PACKAGE = "joblane.storage.postgres.migrations"
+
+
+class PostgresStorage:
+    def __init__(self, options: PostgresOptions) -> None:
+        self.options = options
+        self._pool: asyncpg.Pool | None = None
+        self._listener = Listener(options.url)
+        self._leadership = Leadership(options.url)
+        self._claim_generation = -1
+        self._next_due: float | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def open(self) -> None:
+        self._pool = await create_pool(self.options)
+
+    async def close(self) -> None:
+        await self._listener.stop()
+        await self._leadership.close()
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._pool.close(), 10)
+            self._pool = None
+
+    async def migrate(self) -> list[int]:
+        available = migrations.discover(MIGRATIONS_PACKAGE)
+        async with self._tx() as conn:
+            return await ops.apply_migrations(conn, available)
+
+    async def migrations_pending(self) -> list[int]:
+        available = migrations.discover(MIGRATIONS_PACKAGE)
+        async with self._conn() as conn:
+            applied = await ops.applied_migrations(conn)
+        return [m.version for m in migrations.pending(available, applied)]
+
+    async def ping(self) -> None:
+        await self._fetchval("SELECT 1")
+
+    def now(self) -> float:
+        return time.time()
+
+    # -- plumbing ----------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _conn(self) -> AsyncIterator[Conn]:
+        if self._pool is None:
+            raise Unavailable("storage is not open")
+        async with (
+            unavailable_on_failure(),
+            self._pool.acquire(timeout=self.options.acquire_timeout) as conn,
+        ):
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _tx(self) -> AsyncIterator[Conn]:
+        async with self._conn() as conn, conn.transaction():
+            yield conn
+
+    async def _fetch(self, query: str, **params: Any) -> list[asyncpg.Record]:
+        q = Q[query]
+        async with self._conn() as conn:
+            return list(await conn.fetch(q.sql, *q.args(params)))
+
+    async def _fetchval(self, sql: str) -> Any:
+        async with self._conn() as conn:
+            return await conn.fetchval(sql)
+
+    # -- jobs: submit and read ---------------------------------------------------------------
+    async def jobs_insert(self, jobs: Sequence[NewJob]) -> list[Job]:
+        async with self._tx() as conn:
+            return await ops.insert_jobs(conn, jobs)
+
+    async def job_insert_idempotent(
+        self, job: NewJob, key: str, request_hash: str, ttl: float
+    ) -> IdempotentInsert:
+        async with self._tx() as conn:
+            return await ops.insert_idempotent(conn, job, key, request_hash, ttl)
+
+    async def job_get(self, job_id: str, tenant_id: str | None) -> Job | None:
+        if tenant_id is None:
+            rows = await self._fetch("job_get", id=job_id)
+        else:
+            rows = await self._fetch("job_get_for_tenant", id=job_id, tenant_id=tenant_id)
+        return job_from_record(rows[0]) if rows else None
+
+    async def jobs_list(self, query: JobFilter) -> list[Job]:
+        sql, args = list_query(query)
+        async with self._conn() as conn:
+            return [job_from_record(r) for r in await conn.fetch(sql, *args)]
+
+    async def jobs_versions(self, job_ids: Sequence[str]) -> dict[str, int]:
+        rows = await self._fetch("jobs_versions", ids=list(job_ids))
+        return {r["id"]: r["version"] for r in rows}
+
+    # -- jobs: user actions ------------------------------------------------------------------
+    async def job_cancel(self, job_id: str, tenant_id: str | None, reason: str | None) -> Change:
+        async with self._tx() as conn:
+            return await ops.cancel(conn, job_id, tenant_id, reason)
+
+    async def job_retry(self, job_id: str, tenant_id: str | None) -> Change:
+        async with self._tx() as conn:
+            return await ops.retry(conn, job_id, tenant_id)
+
+    async def job_delete(self, job_id: str, tenant_id: str | None) -> Change:
+        async with self._tx() as conn:
+            return await ops.delete(conn, job_id, tenant_id)
+
+    # -- jobs: worker side -------------------------------------------------------------------
+    async def jobs_claim(
+        self, worker_id: str, types: Sequence[str], limit: int, lease_seconds: float
+    ) -> list[Job]:
+        self._claim_generation = self._listener.generation
+        params = {
+            "types": list(types),
+            "limit": limit,
+            "token": secrets.token_hex(12),
+            "lease_seconds": lease_seconds,
+            "worker_id": worker_id,
+        }
+        rows = await self._fetch("jobs_claim", **params)
+        jobs = sorted((job_from_record(r) for r in rows), key=_claim_order)
+        if not jobs:
+            self._next_due = await self._seconds_until_due(types)
+        return jobs
+
+    async def jobs_heartbeat(
+        self, leases: Sequence[Lease], lease_seconds: float
+    ) -> HeartbeatResult:
+        rows = await self._fetch(
+            "jobs_heartbeat",
+            ids=[lease.job_id for lease in leases],
+            tokens=[lease.token for lease in leases],
+            lease_seconds=lease_seconds,
+        )
+        alive = {r["id"] for r in rows}
+        lost = frozenset(lease.job_id for lease in leases if lease.job_id not in alive)
+        return HeartbeatResult(lost, frozenset(r["id"] for r in rows if r["cancel_requested"]))
+
+    async def jobs_progress(self, updates: Sequence[ProgressUpdate]) -> frozenset[str]:
+        async with self._conn() as conn:
+            written = await ops.progress(conn, updates)
+        return frozenset(u.lease.job_id for u in updates) - written
+
+    async def jobs_finish(self, outcomes: Sequence[Outcome]) -> list[Job | None]:
+        async with self._tx() as conn:
+            finished = await ops.finish(conn, outcomes)
+        return [finished.get(outcome.lease.job_id) for outcome in outcomes]
+
+    async def jobs_cancel_requested(self, job_ids: Sequence[str]) -> frozenset[str]:
+        rows = await self._fetch("jobs_cancel_requested", ids=list(job_ids))
+        return frozenset(r["id"] for r in rows)
+
+    async def jobs_wait_available(self, types: Sequence[str], timeout: float) -> bool:
+        """Sleep on LISTEN/NOTIFY until a job may be claimable, or the next scheduled job falls
+        due, or `timeout` passes; then check once. Idle, this costs no query at all."""
+        self._listener.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (remaining := deadline - loop.time()) > 0:
+            if not self._listener.connected:  # LISTEN is down: poll until it is back
+                await asyncio.sleep(min(remaining, 0.5))
+            else:
+                due = self._next_due
+                wait = remaining if due is None else max(0.01, min(remaining, due))
+                woke = await self._listener.wait_past(self._claim_generation, wait)
+                self._claim_generation = self._listener.generation
+                if not woke and (due is None or due > remaining):
+                    break
+            if await self._claimable(types):
+                return True
+            self._next_due = await self._seconds_until_due(types)
+        return False
+
+    async def _claimable(self, types: Sequence[str]) -> bool:
+        return bool(await self._fetch("jobs_claimable_exists", types=list(types)))
+
+    async def _seconds_until_due(self, types: Sequence[str]) -> float | None:
+        rows = await self._fetch("jobs_next_due", types=list(types))
+        due: float | None = rows[0][0] if rows else None
+        return due
+
+    # -- maintenance -------------------------------------------------------------------------
+    async def jobs_expired_leases(self, limit: int) -> list[Job]:
+        rows = await self._fetch("jobs_expired_leases", limit=limit)
+        return [job_from_record(r) for r in rows]
+
+    async def jobs_purge(self, finished_before: float, limit: int) -> int:
+        async with self._conn() as conn:
+            q = Q["jobs_purge"]
+            status = await conn.execute(q.sql, *q.args({"before": finished_before, "limit": limit}))
+        return int(status.split()[-1])
+
+    async def idempotency_purge(self, limit: int) -> int:
+        async with self._conn() as conn:
+            q = Q["idempotency_purge"]
+            status = await conn.execute(q.sql, *q.args({"limit": limit}))
+        return int(status.split()[-1])
+
+    async def leader_acquire(self, name: str, holder: str, ttl: float) -> bool:
+        async with unavailable_on_failure():
+            return await self._leadership.acquire(name, holder)
+
+    async def leader_release(self, name: str, holder: str) -> None:
+        await self._leadership.release(name, holder)
+
+    # -- workers -----------------------------------------------------------------------------
+    async def worker_upsert(self, worker: WorkerRecord) -> None:
+        async with self._conn() as conn:
+            await ops.upsert_worker(conn, worker)
+
+    async def worker_remove(self, worker_id: str) -> None:
+        await self._fetch("worker_remove", id=worker_id)
+
+    async def workers_alive(self, seen_within: float) -> list[WorkerRecord]:
+        rows = await self._fetch("workers_alive", within=seen_within)
+        return [worker_from_record(r) for r in rows]
+
+    # -- API keys ----------------------------------------------------------------------------
+    async def key_insert(self, key: ApiKeyRecord) -> None:
+        async with self._conn() as conn:
+            await ops.insert_key(conn, key)
+
+    async def key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
+        rows = await self._fetch("key_by_hash", key_hash=key_hash)
+        return key_from_record(rows[0]) if rows else None
+
+    async def keys_list(self, tenant_id: str | None) -> list[ApiKeyRecord]:
+        if tenant_id is None:
+            rows = await self._fetch("keys_list")
+        else:
+            rows = await self._fetch("keys_list_for_tenant", tenant_id=tenant_id)
+        return [key_from_record(r) for r in rows]
+
+    async def key_revoke(self, key_id: str) -> bool:
+        async with self._conn() as conn:
+            q = Q["key_revoke"]
+            status = await conn.execute(q.sql, *q.args({"id": key_id}))
+        return bool(status.endswith(" 1"))
+
+
+def _claim_order(job: Job) -> tuple[int, float, str]:
+    return (-job.priority, job.scheduled_at, job.id)

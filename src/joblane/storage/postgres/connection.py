@@ -1,0 +1,72 @@
+"""The asyncpg pool: JSON codecs, and every connection failure mapped to `Unavailable`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import asyncpg
+import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+from joblane.core.errors import Unavailable
+
+# What a restart, a crash or an exhausted pool looks like from here: the API answers 503.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresOptions:
+    url: str
+    min_connections: int = 1
+    max_connections: int = 10
+    acquire_timeout: float = 5.0
+    command_timeout: float = 30.0
+
+
+def _encode(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def setup_connection(conn: Conn) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=_encode, decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(options: PostgresOptions) -> asyncpg.Pool:
+    try:
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            options.url,
+            min_size=options.min_connections,
+            max_size=options.max_connections,
+            init=setup_connection,
+            command_timeout=options.command_timeout,
+            max_inactive_connection_lifetime=60.0,
+        )
+    except CONNECTION_ERRORS as exc:
+        raise Unavailable(f"PostgreSQL unreachable: {exc}") from exc
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def unavailable_on_failure() -> AsyncIterator[None]:
+    try:
+        yield
+    except CONNECTION_ERRORS as exc:
+        raise Unavailable(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}") from exc

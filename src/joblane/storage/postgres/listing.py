@@ -1,0 +1,35 @@
+"""The job list query: fixed SQL fragments joined by the filters that are set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from joblane.storage.params import JobFilter
+
+
+def list_query(query: JobFilter) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if query.tenant_id is not None:
+        where.append(f"tenant_id = {arg(query.tenant_id)}")
+    if query.states:
+        where.append(f"state = ANY({arg([s.value for s in query.states])}::text[])")
+    if query.types:
+        where.append(f"type = ANY({arg(list(query.types))}::text[])")
+    if query.batch_id is not None:
+        where.append(f"batch_id = {arg(query.batch_id)}")
+    if query.created_after is not None:
+        where.append(f"created_at > {arg(query.created_after)}")
+    if query.created_before is not None:
+        where.append(f"created_at < {arg(query.created_before)}")
+    if query.before_id is not None:
+        where.append(f"id < {arg(query.before_id)}")
+    for key, value in query.metadata:
+        where.append(f"metadata ->> {arg(key)} = {arg(value)}")
+    clause = " AND ".join(where) or "true"
+    return f"SELECT * FROM jobs WHERE {clause} ORDER BY id DESC LIMIT {arg(query.limit)}", args

@@ -1,0 +1,101 @@
+"""asyncpg records to domain objects, and domain objects to array parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+
+from joblane.core.job import Job, JobErrorInfo, NewJob, Progress
+from joblane.core.states import JobState
+from joblane.storage.params import ApiKeyRecord, WorkerRecord
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def job_from_record(r: asyncpg.Record) -> Job:
+    error = r["error"]
+    return Job(
+        id=r["id"],
+        tenant_id=r["tenant_id"],
+        type=r["type"],
+        state=JobState(r["state"]),
+        version=r["version"],
+        input=r["input"],
+        metadata=r["metadata"],
+        priority=r["priority"],
+        attempt=r["attempt"],
+        max_attempts=r["max_attempts"],
+        timeout=r["timeout"],
+        progress=Progress(
+            r["progress_processed"],
+            r["progress_total"],
+            r["progress_failed"],
+            r["progress_message"],
+        ),
+        result=r["result"],
+        error=JobErrorInfo.from_dict(error) if error else None,
+        batch_id=r["batch_id"],
+        idempotency_key=r["idempotency_key"],
+        callback_url=r["callback_url"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        scheduled_at=r["scheduled_at"],
+        started_at=r["started_at"],
+        completed_at=r["completed_at"],
+        failed_at=r["failed_at"],
+        cancelled_at=r["cancelled_at"],
+        cancel_requested=r["cancel_requested"],
+        cancel_reason=r["cancel_reason"],
+        lease_token=r["lease_token"],
+        lease_expires_at=r["lease_expires_at"],
+        worker_id=r["worker_id"],
+    )
+
+
+def insert_params(jobs: Sequence[NewJob]) -> dict[str, list[Any]]:
+    return {
+        "ids": [j.id for j in jobs],
+        "tenant_ids": [j.tenant_id for j in jobs],
+        "types": [j.type for j in jobs],
+        "priorities": [j.priority for j in jobs],
+        "inputs": [dumps(j.input) for j in jobs],
+        "metadatas": [dumps(j.metadata) for j in jobs],
+        "max_attempts": [j.max_attempts for j in jobs],
+        "timeouts": [j.timeout for j in jobs],
+        "batch_ids": [j.batch_id for j in jobs],
+        "idempotency_keys": [j.idempotency_key for j in jobs],
+        "callback_urls": [j.callback_url for j in jobs],
+        "run_ats": [j.run_at for j in jobs],
+    }
+
+
+def key_from_record(r: asyncpg.Record) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=r["id"],
+        tenant_id=r["tenant_id"],
+        name=r["name"],
+        prefix=r["prefix"],
+        key_hash=r["key_hash"],
+        scopes=tuple(r["scopes"]),
+        created_at=r["created_at"],
+        expires_at=r["expires_at"],
+        revoked_at=r["revoked_at"],
+    )
+
+
+def worker_from_record(r: asyncpg.Record) -> WorkerRecord:
+    return WorkerRecord(
+        id=r["id"],
+        hostname=r["hostname"],
+        pid=r["pid"],
+        types=tuple(r["types"]),
+        concurrency=r["concurrency"],
+        started_at=r["started_at"],
+        heartbeat_at=r["heartbeat_at"],
+        running=tuple(r["running"]),
+    )
