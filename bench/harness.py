@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import os
 import platform
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -34,20 +37,32 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {cpus} cores, Python {python}"
 
 
+ADMIN_URL = os.environ.get(
+    "JOBLANE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
 @dataclass
 class Cluster:
     workdir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    postgres_db: str | None = None
 
     @property
     def database(self) -> str:
         return str(self.workdir / "bench.db")
 
+    @property
+    def database_url(self) -> str:
+        if self.postgres_db is not None:
+            return ADMIN_URL.rsplit("/", 1)[0] + "/" + self.postgres_db
+        return f"sqlite:///{self.database}"
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLANE_")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), env.get("PYTHONPATH")]))
-        env["JOBLANE_DATABASE_URL"] = f"sqlite:///{self.database}"
+        env["JOBLANE_DATABASE_URL"] = self.database_url
         env["JOBLANE_LOG_LEVEL"] = "warning"
         env.update(self.extra_env)
         return env
@@ -89,15 +104,37 @@ class Cluster:
                 proc.wait()
 
 
+def _admin(sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 @contextlib.contextmanager
-def cluster(**extra_env: str) -> Iterator[Cluster]:
+def cluster(backend: str = "sqlite", **extra_env: str) -> Iterator[Cluster]:
+    """A fresh database (a SQLite file, or a new PostgreSQL database) and its processes."""
     with tempfile.TemporaryDirectory(prefix="joblane-bench-") as tmp:
         c = Cluster(Path(tmp), dict(extra_env))
+        if backend == "postgres":
+            c.postgres_db = f"joblane_bench_{os.getpid()}"
+            _admin(f'DROP DATABASE IF EXISTS "{c.postgres_db}" WITH (FORCE)')
+            _admin(f'CREATE DATABASE "{c.postgres_db}"')
         c.run("migrate")
         try:
             yield c
         finally:
             c.stop()
+            if c.postgres_db is not None:
+                _admin(f'DROP DATABASE IF EXISTS "{c.postgres_db}" WITH (FORCE)')
+
+
+def backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
 
 
 def percentile(values: list[float], q: float) -> float:

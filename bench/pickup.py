@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-from harness import cluster, machine, percentile
+from harness import backend_option, cluster, machine, percentile
 from joblane.core.clock import from_rfc3339
 
 
@@ -29,28 +29,46 @@ def sample(url: str, key: str, count: int) -> list[float]:
     return latencies
 
 
-def report(label: str, latencies: list[float]) -> None:
+def visibility(url: str, key: str, count: int) -> list[float]:
+    """Submit (no wait), then poll GET as fast as possible: time until it shows `completed`."""
+    delays: list[float] = []
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}) as client:
+        for _ in range(count):
+            began = time.perf_counter()
+            job_id = client.post("/v1/jobs", json={"type": "noop", "input": {}}).json()["id"]
+            while client.get(f"/v1/jobs/{job_id}").json()["status"] != "completed":
+                pass
+            delays.append(time.perf_counter() - began)
+            time.sleep(0.02)
+    return delays
+
+
+def report(what: str, label: str, latencies: list[float]) -> None:
     p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
-    print(
-        f"pickup ({label}): {len(latencies)} jobs, p50 {p50:.1f} ms, p99 {p99:.1f} ms ({machine()})"
-    )
+    print(f"{what} ({label}): {len(latencies)} jobs, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=300)
+    backend_option(parser)
     args = parser.parse_args()
-    with cluster() as c:
+    with cluster(args.backend) as c:
         key = c.run("keys", "create", "--tenant", "bench")
         url = c.start_http("serve")
         sample(url, key, 20)
-        report("serve: API + worker in one process", sample(url, key, args.samples))
-    with cluster() as c:
+        label = f"{args.backend}, serve: API + worker in one process"
+        report("pickup", label, sample(url, key, args.samples))
+        report("completed visible to GET", label, visibility(url, key, args.samples))
+    with cluster(args.backend) as c:
         key = c.run("keys", "create", "--tenant", "bench")
         url = c.start_http("api")
         c.start("worker", "bench_app:app")
         sample(url, key, 20)
-        report("api + separate worker process", sample(url, key, args.samples))
+        label = f"{args.backend}, api + separate worker process"
+        report("pickup", label, sample(url, key, args.samples))
+        report("completed visible to GET", label, visibility(url, key, args.samples))
+    print(machine())
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import subprocess
 
 import httpx
 
-from harness import cluster, machine
+from harness import backend_option, cluster, machine
 
 
 def wrk(url: str, key: str, connections: int, duration: int, threads: int) -> dict[str, str]:
@@ -49,8 +49,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    backend_option(parser)
     args = parser.parse_args()
-    with cluster() as c:
+    with cluster(args.backend) as c:
         key = c.run("keys", "create", "--tenant", "bench")
         url = c.start_http("api", "--processes", str(args.processes))
         headers = {"X-API-Key": key}
@@ -60,7 +61,8 @@ def main() -> None:
         wrk(target, key, args.connections, 2, args.threads)  # warm-up
         r = wrk(target, key, args.connections, args.duration, args.threads)
     print(
-        f"status GET: {args.connections} connections, {args.processes} API process(es), "
+        f"status GET [{args.backend}]: {args.connections} connections, "
+        f"{args.processes} API process(es), "
         f"{args.duration}s: {float(r['rps']):,.0f} req/s, p50 {r['p50']}, p99 {r['p99']}, "
         f"non-2xx {r['errors']} ({machine()})"
     )

@@ -12,7 +12,7 @@ import re
 import subprocess
 import tempfile
 
-from harness import cluster, machine
+from harness import backend_option, cluster, machine
 
 LUA = """
 wrk.method = "POST"
@@ -26,8 +26,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=10)
+    backend_option(parser)
     args = parser.parse_args()
-    with cluster() as c, tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+    with cluster(args.backend) as c, tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         key = c.run("keys", "create", "--tenant", "bench")
         script.write(LUA % key)
         script.flush()
@@ -48,7 +49,7 @@ def main() -> None:
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     print(
-        f"submit POST: {args.connections} connections, {args.duration}s: "
+        f"submit POST [{args.backend}]: {args.connections} connections, {args.duration}s: "
         f"{float(rps[1]) if rps else 0:,.0f} req/s, p50 {p50[1] if p50 else '?'}, "
         f"p99 {p99[1] if p99 else '?'}, non-2xx {bad[1] if bad else 0} ({machine()})"
     )

@@ -13,15 +13,16 @@ import asyncio
 import sqlite3
 import time
 
-from harness import cluster, machine
+import asyncpg
+
+from harness import backend_option, cluster, machine
 from joblane.core import ids
 from joblane.core.job import NewJob
-from joblane.storage.sqlite.backend import SqliteStorage
-from joblane.storage.sqlite.connection import SqliteOptions
+from joblane.storage.factory import storage_for
 
 
-async def fill(path: str, count: int) -> None:
-    storage = SqliteStorage(SqliteOptions(path))
+async def fill(url: str, count: int) -> None:
+    storage = storage_for(url)
     await storage.open()
     try:
         for start in range(0, count, 5000):
@@ -34,10 +35,20 @@ async def fill(path: str, count: int) -> None:
         await storage.close()
 
 
-def completed(path: str) -> int:
-    with sqlite3.connect(path) as conn:
-        row = conn.execute("SELECT count(*) FROM jobs WHERE state = 'completed'").fetchone()
-        return int(row[0])
+def completed(url: str) -> int:
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            row = conn.execute("SELECT count(*) FROM jobs WHERE state = 'completed'").fetchone()
+            return int(row[0])
+
+    async def count() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM jobs WHERE state = 'completed'"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
 
 
 def main() -> None:
@@ -45,20 +56,22 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=50_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=200)
+    backend_option(parser)
     args = parser.parse_args()
-    with cluster() as c:
-        asyncio.run(fill(c.database, args.jobs))
+    with cluster(args.backend) as c:
+        asyncio.run(fill(c.database_url, args.jobs))
         for _ in range(args.workers):
             c.start("worker", "bench_app:app", "--concurrency", str(args.concurrency))
-        while (first := completed(c.database)) == 0:  # process start-up is not throughput
+        while (first := completed(c.database_url)) == 0:  # process start-up is not throughput
             time.sleep(0.01)
         began = time.perf_counter()
-        while (done := completed(c.database)) < args.jobs:
+        while (done := completed(c.database_url)) < args.jobs:
             time.sleep(0.05)
         elapsed = time.perf_counter() - began
     rate = (args.jobs - first) / elapsed
     print(
-        f"throughput: {args.jobs - first} no-op jobs, {args.workers} worker process(es), "
+        f"throughput [{args.backend}]: {args.jobs - first} no-op jobs, "
+        f"{args.workers} worker process(es), "
         f"concurrency {args.concurrency}: {elapsed:.2f}s = {rate:,.0f} jobs/s ({machine()}); "
         f"completed={done}"
     )

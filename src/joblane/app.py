@@ -26,9 +26,7 @@ class JobType:
     enabled: bool = True
     resolutions: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.handler)
+    is_async: bool = False  # set at registration: the handler is a coroutine function
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -77,6 +75,7 @@ class Joblane:
                 timeout=timeout,
                 priority=priority,
                 description=inspect.getdoc(fn) or "",
+                is_async=inspect.iscoroutinefunction(fn),
                 resolutions=dict(resolutions or {}),
             )
             return fn

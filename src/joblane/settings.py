@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     concurrency: int = Field(default=10, ge=1, le=10_000)
     lease_seconds: float = Field(default=30.0, gt=0.1, le=3600)
     shutdown_grace: float = Field(default=30.0, ge=0, le=3600)
-    maintenance_interval: float = Field(default=1.0, gt=0, le=300)
+    maintenance_interval: float = Field(default=5.0, gt=0, le=300)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_wait: float = Field(default=60.0, ge=0, le=600)

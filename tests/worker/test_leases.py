@@ -157,7 +157,8 @@ async def test_worker_that_learns_its_lease_was_lost_stops_its_handler(
 ) -> None:
     job = await submit(storage, "cooperative", {"seconds": 10}, max_attempts=3)
     first = MutedHeartbeats(storage)
-    first_worker = Worker(first.storage, app, fast(lease_seconds=0.3))
+    # concurrency 1: busy with attempt 1, the first worker cannot claim the rescued job itself
+    first_worker = Worker(first.storage, app, fast(lease_seconds=0.3, concurrency=1))
     async with running(first_worker):
         await wait_until(lambda: STARTS.get(job.id) == [1], what="first attempt started")
         first.muted = True

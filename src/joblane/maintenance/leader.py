@@ -16,6 +16,7 @@ from joblane.storage.base import Storage
 log = logging.getLogger("joblane.maintenance")
 
 LEADERSHIP = "maintenance"
+PURGE_EVERY = 12  # ticks between purges of expired idempotency keys
 
 
 class Maintenance:
@@ -32,6 +33,7 @@ class Maintenance:
         self.on_change = on_change
         self.holder = f"mnt_{ids.ulid()}"
         self.is_leader = False
+        self._ticks = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -57,4 +59,6 @@ class Maintenance:
         if not self.is_leader:
             return
         await rescue_expired(self.storage, self.policy, on_change=self.on_change)
-        await self.storage.idempotency_purge(limit=1000)
+        if self._ticks % PURGE_EVERY == 0:
+            await self.storage.idempotency_purge(limit=1000)
+        self._ticks += 1

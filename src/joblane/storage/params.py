@@ -33,6 +33,7 @@ class Outcome:
     retry_delay: float = 0.0
     rescue: bool = False  # only apply if the lease has expired (the rescuer's guard)
     release: bool = False  # back to queued without using up an attempt (worker shutdown)
+    progress: Progress | None = None  # the last progress reported, written with the outcome
 
 
 @dataclass(frozen=True, slots=True)

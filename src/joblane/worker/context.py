@@ -36,8 +36,9 @@ class JobContext:
             job.progress.processed, job.progress.total, job.progress.failed, job.progress.message
         )
         self._lock = threading.Lock()
-        self._cancelled = threading.Event()
-        self._stopping = threading.Event()
+        # plain flags: set once, read from any thread (threading.Event costs more than a job)
+        self._cancel_flag = False
+        self._stop_flag = False
 
     @property
     def job_id(self) -> str:
@@ -71,7 +72,7 @@ class JobContext:
     @property
     def cancelled(self) -> bool:
         """True once the handler should stop: the job was cancelled or the worker is stopping."""
-        return self._cancelled.is_set() or self._stopping.is_set()
+        return self._cancel_flag or self._stop_flag
 
     def check_cancelled(self) -> None:
         """Raise `JobCancelled` if the handler should stop; call it between units of work."""
@@ -82,13 +83,13 @@ class JobContext:
     @property
     def cancel_requested(self) -> bool:
         """A user cancelled the job (as opposed to the worker stopping it to hand it back)."""
-        return self._cancelled.is_set()
+        return self._cancel_flag
 
     def request_cancel(self) -> None:
-        self._cancelled.set()
+        self._cancel_flag = True
 
     def request_stop(self) -> None:
-        self._stopping.set()
+        self._stop_flag = True
 
     def take_progress(self) -> Progress | None:
         """The progress to write now, or None when nothing changed since the last write."""

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from concurrent.futures import Executor
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from joblane.app import JobType
@@ -56,7 +56,8 @@ async def _call(job_type: JobType, ctx: JobContext, threads: Executor) -> Any:
         message = f"input no longer valid: {exc.error_count()} errors"
         raise _Failure(_info("INVALID_INPUT", message)) from None
     try:
-        output = await asyncio.wait_for(_invoke(job_type, data, ctx, threads), job.timeout)
+        async with asyncio.timeout(job.timeout):
+            output = await _invoke(job_type, data, ctx, threads)
     except TimeoutError:
         ctx.request_stop()  # a handler still running in a thread can see it and stop
         raise _Failure(
@@ -93,8 +94,8 @@ def _dump_output(job_type: JobType, output: Any) -> Any:
         details = {"errors": exc.error_count()}
         raise _Failure(_info("INVALID_OUTPUT", message, details=details)) from None
     try:  # storage would fail on it after the run, leaving the job running until rescued
-        json.dumps(output, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        orjson.dumps(output)
+    except TypeError as exc:
         message = f"handler output is not JSON: {type(exc).__name__}"
         raise _Failure(_info("INVALID_OUTPUT", message)) from None
     return output

@@ -10,7 +10,7 @@ import os
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from joblane.app import Joblane
 from joblane.core import ids
@@ -20,6 +20,7 @@ from joblane.core.retry import RetryPolicy
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome, ProgressUpdate, WorkerRecord
+from joblane.worker.batcher import Batcher
 from joblane.worker.context import JobContext
 from joblane.worker.executor import execute
 
@@ -33,7 +34,7 @@ class WorkerSettings:
     claim_batch: int = 100
     progress_interval: float = 0.5
     cancel_check_interval: float = 0.5
-    idle_poll: float = 5.0
+    idle_poll: float = 10.0  # a safety net: new jobs wake workers at once
     shutdown_grace: float = 30.0
     cancel_grace: float = 5.0
 
@@ -73,6 +74,7 @@ class Worker:
         self._running: dict[str, _Running] = {}
         self._slot_freed = asyncio.Event()
         self._threads = ThreadPoolExecutor(self.settings.concurrency + 4, "joblane-handler")
+        self._outcomes: Batcher[Outcome, Job | None] = Batcher(storage.jobs_finish)
         self._started_at = storage.now()
         self.processed = 0
 
@@ -181,9 +183,8 @@ class Worker:
     async def _write_outcome(self, outcome: Outcome, ctx: JobContext) -> Job | None:
         progress = ctx.take_progress()
         if progress is not None and outcome.state is not JobState.QUEUED:
-            await self.storage.jobs_progress([ProgressUpdate(outcome.lease, progress)])
-        (job,) = await self.storage.jobs_finish([outcome])
-        return job
+            outcome = replace(outcome, progress=progress)
+        return await self._outcomes.submit(outcome)
 
     # -- background duties -------------------------------------------------------------------
     async def _heartbeat(self) -> None:

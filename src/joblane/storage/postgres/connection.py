@@ -49,6 +49,11 @@ async def setup_connection(conn: Conn) -> None:
         )
 
 
+async def _keep_session(conn: Conn) -> None:
+    """Pooled connections hold no session state (advisory locks and LISTEN live on their own
+    connections), so asyncpg's reset query — a round trip per checkout — is skipped."""
+
+
 async def create_pool(options: PostgresOptions) -> asyncpg.Pool:
     try:
         pool: asyncpg.Pool = await asyncpg.create_pool(
@@ -58,6 +63,7 @@ async def create_pool(options: PostgresOptions) -> asyncpg.Pool:
             init=setup_connection,
             command_timeout=options.command_timeout,
             max_inactive_connection_lifetime=60.0,
+            reset=_keep_session,
         )
     except CONNECTION_ERRORS as exc:
         raise Unavailable(f"PostgreSQL unreachable: {exc}") from exc

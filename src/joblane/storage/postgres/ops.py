@@ -163,6 +163,9 @@ def _merge(earlier: ProgressUpdate | None, later: ProgressUpdate) -> ProgressUpd
 async def finish(conn: Conn, outcomes: Sequence[Outcome]) -> dict[str, Job]:
     """Apply each kind of outcome in one statement; then, for completions and retries blocked
     by a cancel request made while the attempt ran, cancellation wins."""
+    reported = [ProgressUpdate(o.lease, o.progress) for o in outcomes if o.progress is not None]
+    if reported:
+        await progress(conn, reported)
     done: dict[str, Job] = {}
     groups: dict[str, list[Outcome]] = {}
     for outcome in outcomes:

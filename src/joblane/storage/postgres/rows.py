@@ -8,53 +8,20 @@ from typing import Any
 import asyncpg
 import orjson
 
-from joblane.core.job import Job, JobErrorInfo, NewJob, Progress
-from joblane.core.states import JobState
+from joblane.core.job import Job, NewJob
 from joblane.storage.params import ApiKeyRecord, WorkerRecord
+from joblane.storage.rowmap import JobReader
 
 
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def job_from_record(r: asyncpg.Record) -> Job:
-    error = r["error"]
-    return Job(
-        id=r["id"],
-        tenant_id=r["tenant_id"],
-        type=r["type"],
-        state=JobState(r["state"]),
-        version=r["version"],
-        input=r["input"],
-        metadata=r["metadata"],
-        priority=r["priority"],
-        attempt=r["attempt"],
-        max_attempts=r["max_attempts"],
-        timeout=r["timeout"],
-        progress=Progress(
-            r["progress_processed"],
-            r["progress_total"],
-            r["progress_failed"],
-            r["progress_message"],
-        ),
-        result=r["result"],
-        error=JobErrorInfo.from_dict(error) if error else None,
-        batch_id=r["batch_id"],
-        idempotency_key=r["idempotency_key"],
-        callback_url=r["callback_url"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        scheduled_at=r["scheduled_at"],
-        started_at=r["started_at"],
-        completed_at=r["completed_at"],
-        failed_at=r["failed_at"],
-        cancelled_at=r["cancelled_at"],
-        cancel_requested=r["cancel_requested"],
-        cancel_reason=r["cancel_reason"],
-        lease_token=r["lease_token"],
-        lease_expires_at=r["lease_expires_at"],
-        worker_id=r["worker_id"],
-    )
+_READER = JobReader(lambda value: value)  # the connection's codecs already decoded JSON
+
+
+def job_from_record(record: asyncpg.Record) -> Job:
+    return _READER.read(record)
 
 
 def insert_params(jobs: Sequence[NewJob]) -> dict[str, list[Any]]:

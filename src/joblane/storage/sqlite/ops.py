@@ -175,6 +175,9 @@ _FINISH_QUERY = {
 
 
 def finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> list[Job | None]:
+    reported = [ProgressUpdate(o.lease, o.progress) for o in outcomes if o.progress is not None]
+    if reported:
+        progress(conn, reported, now)
     return [_finish_one(conn, outcome, now) for outcome in outcomes]
 
 
