@@ -14,13 +14,13 @@ from dataclasses import dataclass, replace
 
 from joblane.app import Joblane
 from joblane.core import ids
+from joblane.core.batching import Batcher
 from joblane.core.errors import JobCancelled, Unavailable
 from joblane.core.job import Job, Lease
 from joblane.core.retry import RetryPolicy
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome, ProgressUpdate, WorkerRecord
-from joblane.worker.batcher import Batcher
 from joblane.worker.context import JobContext
 from joblane.worker.executor import execute
 

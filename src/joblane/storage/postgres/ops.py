@@ -61,7 +61,6 @@ async def insert_jobs(conn: Conn, jobs: Sequence[NewJob]) -> list[Job]:
     if not jobs:
         return []
     rows = await _fetch(conn, "jobs_insert", **insert_params(jobs))
-    await _fetch(conn, "notify_jobs")
     by_id = {r["id"]: job_from_record(r) for r in rows}
     return [by_id[job.id] for job in jobs]
 

@@ -17,7 +17,8 @@ WITH inserted AS (
              idempotency_key, callback_url, run_at)
     RETURNING *
 )
-SELECT * FROM inserted
+-- the uncorrelated subquery runs once: one NOTIFY per statement, sent at its commit
+SELECT *, (SELECT pg_notify('joblane_jobs', '')) IS NULL AS notified FROM inserted
 
 -- name: notify_jobs
 SELECT pg_notify('joblane_jobs', '')

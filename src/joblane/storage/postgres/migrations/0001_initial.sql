@@ -40,7 +40,8 @@ CREATE TABLE jobs (
     rescue_count integer NOT NULL DEFAULT 0,
     CHECK ((state = 'running') = (lease_token IS NOT NULL))
 ) WITH (
-    -- room on each page so progress, heartbeat and outcome updates stay HOT (no index touched)
+    -- room on each page so heartbeat and progress updates stay HOT (they touch no indexed
+    -- column; claims and outcomes change `state`, which the indexes use, so they never are)
     fillfactor = 70,
     autovacuum_vacuum_scale_factor = 0.01,
     autovacuum_vacuum_threshold = 1000,
