@@ -34,9 +34,14 @@ class Processes:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLANE_")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
-        env["JOBLANE_DATABASE_URL"] = f"sqlite:///{self.database}"
+        env["JOBLANE_DATABASE_URL"] = self.database_url
         env.update(self.env_overrides)
         return env
+
+    @property
+    def database_url(self) -> str:
+        """`database` is a SQLite file path, or already a URL (e.g. postgresql://…)."""
+        return self.database if "://" in self.database else f"sqlite:///{self.database}"
 
     def run(self, *args: str) -> str:
         done = subprocess.run(
