@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from joblane.api.app import create_app
 from joblane.api.context import ApiContext, ApiSettings
 from joblane.app import Joblane, load_app
-from joblane.core.job import Job
+from joblane.core.job import JobStamp
 from joblane.maintenance.leader import Maintenance
 from joblane.service.changes import ChangeFeed
 from joblane.service.jobs import JobService
@@ -60,8 +60,8 @@ class Runtime:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def notify(self, job: Job) -> None:
-        self.changes.notify(job.id, job.version)
+    def notify(self, stamp: JobStamp) -> None:
+        self.changes.notify(stamp.id, stamp.version)
 
     def start_worker(self) -> Worker:
         worker = Worker(

@@ -16,7 +16,7 @@ import apps
 from joblane.api.app import create_app
 from joblane.api.context import ApiContext, ApiSettings
 from joblane.app import Joblane
-from joblane.core.job import Job
+from joblane.core.job import Job, JobStamp
 from joblane.core.principal import ADMIN, READ, WRITE
 from joblane.service.changes import ChangeFeed
 from joblane.service.jobs import JobService
@@ -63,7 +63,7 @@ class Api:
             self.notify(job)
         return jobs
 
-    def notify(self, job: Job) -> None:
+    def notify(self, job: Job | JobStamp) -> None:
         self.changes.notify(job.id, job.version)
 
     async def headers_for(

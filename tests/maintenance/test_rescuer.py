@@ -8,7 +8,7 @@ import asyncio
 from pydantic import BaseModel
 
 from joblane import JobContext, Joblane
-from joblane.core.job import Job, Lease
+from joblane.core.job import Job, JobStamp, Lease
 from joblane.core.retry import RetryPolicy
 from joblane.core.states import JobState
 from joblane.maintenance.rescuer import rescue_expired, rescue_outcome
@@ -126,7 +126,7 @@ async def test_rescue_respects_limit_and_reports_changes(storage: Storage) -> No
     abandoned = [await claim_and_abandon(storage) for _ in range(3)]
     for job in abandoned:
         await wait_lease_expired(storage, job.id)
-    seen: list[Job] = []
+    seen: list[JobStamp] = []
 
     assert await rescue_expired(storage, RetryPolicy(), limit=2, on_change=seen.append) == 2
     assert await rescue_expired(storage, RetryPolicy(), limit=2, on_change=seen.append) == 1

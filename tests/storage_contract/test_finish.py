@@ -41,7 +41,12 @@ async def current(storage: Storage, job_id: str) -> Job:
 
 
 async def finish(storage: Storage, outcome: Outcome) -> Job | None:
-    (job,) = await storage.jobs_finish([outcome])
+    """The job after `outcome`, or None when the outcome was refused."""
+    (stamp,) = await storage.jobs_finish([outcome])
+    if stamp is None:
+        return None
+    job = await current(storage, stamp.id)
+    assert (stamp.state, stamp.version, stamp.attempt) == (job.state, job.version, job.attempt)
     return job
 
 

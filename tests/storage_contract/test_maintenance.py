@@ -55,7 +55,9 @@ async def test_expired_leases_oldest_first_and_limited(storage: Storage) -> None
 # -- purge -----------------------------------------------------------------------------------
 async def ended(storage: Storage, state: JobState) -> Job:
     job = await claim_one(storage, 30.0)
-    (done,) = await storage.jobs_finish([Outcome(lease_of(job), state)])
+    (stamp,) = await storage.jobs_finish([Outcome(lease_of(job), state)])
+    assert stamp is not None
+    done = await storage.job_get(stamp.id, None)
     assert done is not None
     return done
 

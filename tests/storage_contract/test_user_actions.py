@@ -50,9 +50,11 @@ async def ended(storage: Storage, state: JobState) -> Job:
         assert change.job is not None
         return change.job
     job = await running(storage)
-    (done,) = await storage.jobs_finish([Outcome(lease_of(job), state, result=1, error=ERROR)])
+    (stamp,) = await storage.jobs_finish([Outcome(lease_of(job), state, result=1, error=ERROR)])
+    assert stamp is not None
+    assert stamp.state is state
+    done = await storage.job_get(stamp.id, None)
     assert done is not None
-    assert done.state is state
     return done
 
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, cast
 
 from factories import new_job
-from joblane.core.job import Job, Lease
+from joblane.core.job import Job, JobStamp, Lease
 from joblane.storage.base import Storage
 from joblane.storage.params import HeartbeatResult, Outcome, ProgressUpdate
 from joblane.worker.runtime import Worker, WorkerSettings
@@ -43,7 +43,7 @@ class CountingStorage:
         self.progress_calls = 0
         self.progress_updates: list[ProgressUpdate] = []
         self.heartbeat_calls = 0
-        self.finished: list[tuple[Outcome, Job | None]] = []
+        self.finished: list[tuple[Outcome, JobStamp | None]] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -70,7 +70,7 @@ class CountingStorage:
         self.heartbeat_calls += 1
         return await self.inner.jobs_heartbeat(leases, lease_seconds)
 
-    async def jobs_finish(self, outcomes: Sequence[Outcome]) -> list[Job | None]:
+    async def jobs_finish(self, outcomes: Sequence[Outcome]) -> list[JobStamp | None]:
         results = await self.inner.jobs_finish(outcomes)
         self.finished.extend(zip(outcomes, results, strict=True))
         return results

@@ -110,6 +110,20 @@ class Job:
     def terminal(self) -> bool:
         return is_terminal(self.state)
 
+    @property
+    def stamp(self) -> JobStamp:
+        return JobStamp(self.id, self.state, self.version, self.attempt)
+
+
+@dataclass(frozen=True, slots=True)
+class JobStamp:
+    """What a write did to a job: enough to wake waiters and to log, without the whole job."""
+
+    id: str
+    state: JobState
+    version: int
+    attempt: int
+
 
 @dataclass(frozen=True, slots=True)
 class Lease:

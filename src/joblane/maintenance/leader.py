@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 from joblane.core import ids
-from joblane.core.job import Job
+from joblane.core.job import JobStamp
 from joblane.core.retry import RetryPolicy
 from joblane.maintenance.rescuer import rescue_expired
 from joblane.storage.base import Storage
@@ -25,7 +25,7 @@ class Maintenance:
         storage: Storage,
         policy: RetryPolicy | None = None,
         interval: float = 1.0,
-        on_change: Callable[[Job], None] | None = None,
+        on_change: Callable[[JobStamp], None] | None = None,
     ) -> None:
         self.storage = storage
         self.policy = policy or RetryPolicy()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from joblane.core.job import Job, JobErrorInfo, Lease
+from joblane.core.job import Job, JobErrorInfo, JobStamp, Lease
 from joblane.core.retry import Retry, RetryPolicy
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
@@ -41,7 +41,7 @@ async def rescue_expired(
     storage: Storage,
     policy: RetryPolicy,
     limit: int = 500,
-    on_change: Callable[[Job], None] | None = None,
+    on_change: Callable[[JobStamp], None] | None = None,
 ) -> int:
     expired = await storage.jobs_expired_leases(limit)
     if not expired:

@@ -16,7 +16,7 @@ from joblane.app import Joblane
 from joblane.core import ids
 from joblane.core.batching import Batcher
 from joblane.core.errors import JobCancelled, Unavailable
-from joblane.core.job import Job, Lease
+from joblane.core.job import Job, JobStamp, Lease
 from joblane.core.retry import RetryPolicy
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
@@ -62,7 +62,7 @@ class Worker:
         registry: Joblane,
         settings: WorkerSettings | None = None,
         policy: RetryPolicy | None = None,
-        on_change: Callable[[Job], None] | None = None,
+        on_change: Callable[[JobStamp], None] | None = None,
     ) -> None:
         self.storage = storage
         self.registry = registry
@@ -74,7 +74,7 @@ class Worker:
         self._running: dict[str, _Running] = {}
         self._slot_freed = asyncio.Event()
         self._threads = ThreadPoolExecutor(self.settings.concurrency + 4, "joblane-handler")
-        self._outcomes: Batcher[Outcome, Job | None] = Batcher(storage.jobs_finish)
+        self._outcomes: Batcher[Outcome, JobStamp | None] = Batcher(storage.jobs_finish)
         self._started_at = storage.now()
         self.processed = 0
 
@@ -137,7 +137,7 @@ class Worker:
         task = asyncio.create_task(self._run_job(job, ctx), name=f"joblane-job-{job.id}")
         running = _Running(job, ctx, task)
         self._running[job.id] = running
-        self._notify(job)
+        self._notify(job.stamp)
         return running
 
     async def _run_job(self, job: Job, ctx: JobContext) -> None:
@@ -180,7 +180,7 @@ class Worker:
         else:
             self._notify(job)
 
-    async def _write_outcome(self, outcome: Outcome, ctx: JobContext) -> Job | None:
+    async def _write_outcome(self, outcome: Outcome, ctx: JobContext) -> JobStamp | None:
         progress = ctx.take_progress()
         if progress is not None and outcome.state is not JobState.QUEUED:
             outcome = replace(outcome, progress=progress)
@@ -272,9 +272,9 @@ class Worker:
             running=tuple(self._running),
         )
 
-    def _notify(self, job: Job) -> None:
+    def _notify(self, stamp: JobStamp) -> None:
         if self.on_change is not None:
-            self.on_change(job)
+            self.on_change(stamp)
 
     async def _every(self, interval: float, duty: Callable[[], object]) -> None:
         while True:

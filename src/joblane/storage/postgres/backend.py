@@ -18,7 +18,7 @@ import asyncpg
 
 from joblane.core.batching import Batcher
 from joblane.core.errors import Unavailable
-from joblane.core.job import Job, Lease, NewJob
+from joblane.core.job import Job, JobStamp, Lease, NewJob
 from joblane.storage import migrate as migrations
 from joblane.storage.params import (
     ApiKeyRecord,
@@ -194,7 +194,7 @@ class PostgresStorage:
             written = await ops.progress(conn, updates)
         return frozenset(u.lease.job_id for u in updates) - written
 
-    async def jobs_finish(self, outcomes: Sequence[Outcome]) -> list[Job | None]:
+    async def jobs_finish(self, outcomes: Sequence[Outcome]) -> list[JobStamp | None]:
         # no transaction: each statement is atomic and lease-guarded on its own, and skipping
         # BEGIN/COMMIT saves two round trips per batch
         async with self._conn() as conn:

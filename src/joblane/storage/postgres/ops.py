@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from joblane.core.job import Job, NewJob, Progress
+from joblane.core.job import Job, JobStamp, NewJob, Progress
 from joblane.core.states import JobState
 from joblane.storage.migrate import Migration, pending
 from joblane.storage.params import (
@@ -159,29 +159,33 @@ def _merge(earlier: ProgressUpdate | None, later: ProgressUpdate) -> ProgressUpd
     return ProgressUpdate(later.lease, merged)
 
 
-async def finish(conn: Conn, outcomes: Sequence[Outcome]) -> dict[str, Job]:
+async def finish(conn: Conn, outcomes: Sequence[Outcome]) -> dict[str, JobStamp]:
     """Apply each kind of outcome in one statement; then, for completions and retries blocked
     by a cancel request made while the attempt ran, cancellation wins."""
     reported = [ProgressUpdate(o.lease, o.progress) for o in outcomes if o.progress is not None]
     if reported:
         await progress(conn, reported)
-    done: dict[str, Job] = {}
+    done: dict[str, JobStamp] = {}
     groups: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         groups.setdefault(_query_for(outcome), []).append(outcome)
     for query, group in groups.items():
         for row in await _fetch(conn, query, **_finish_params(group)):
-            done[row["id"]] = job_from_record(row)
+            done[row[0]] = _stamp(row)
     blocked = [
         o for o in outcomes
         if o.lease.job_id not in done and o.state in (JobState.COMPLETED, JobState.QUEUED)
     ]  # fmt: skip
     if blocked:
         for row in await _fetch(conn, "jobs_cancelled", **_finish_params(blocked)):
-            done[row["id"]] = job_from_record(row)
+            done[row[0]] = _stamp(row)
     if any(job.state is JobState.QUEUED for job in done.values()):
         await _fetch(conn, "notify_jobs")
     return done
+
+
+def _stamp(row: asyncpg.Record) -> JobStamp:
+    return JobStamp(row[0], JobState(row[1]), row[2], row[3])
 
 
 def _query_for(outcome: Outcome) -> str:

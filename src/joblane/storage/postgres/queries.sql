@@ -124,7 +124,7 @@ UPDATE jobs SET state = 'completed', version = version + 1, result = o.result::j
 FROM unnest(:ids::text[], :tokens::text[], :results::text[]) AS o(id, token, result)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
-RETURNING jobs.*
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_fail
 UPDATE jobs SET state = 'failed', version = version + 1, error = o.error::json,
@@ -135,7 +135,7 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
     AS o(id, token, error, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.*
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_cancelled
 UPDATE jobs SET state = 'cancelled', version = version + 1, error = o.error::json,
@@ -145,7 +145,7 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
     AS o(id, token, error, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.*
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_requeue
 UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
@@ -159,7 +159,7 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :delays::float8[], :
     AS o(id, token, error, delay, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.*
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_release
 UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = joblane_now(),
@@ -169,7 +169,7 @@ UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = joblane_
 FROM unnest(:ids::text[], :tokens::text[]) AS o(id, token)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
-RETURNING jobs.*
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_cancel_requested
 SELECT id FROM jobs WHERE id = ANY(:ids::text[]) AND state = 'running' AND cancel_requested

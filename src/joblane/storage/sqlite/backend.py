@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from joblane.core.clock import Clock, SystemClock
 from joblane.core.errors import Unavailable
-from joblane.core.job import Job, Lease, NewJob
+from joblane.core.job import Job, JobStamp, Lease, NewJob
 from joblane.storage import migrate as migrations
 from joblane.storage.params import (
     ApiKeyRecord,
@@ -185,7 +185,7 @@ class SqliteStorage:
     async def jobs_progress(self, updates: Sequence[ProgressUpdate]) -> frozenset[str]:
         return await self._write(lambda c: ops.progress(c, updates, self.now()))
 
-    async def jobs_finish(self, outcomes: Sequence[Outcome]) -> list[Job | None]:
+    async def jobs_finish(self, outcomes: Sequence[Outcome]) -> list[JobStamp | None]:
         finished = await self._write(lambda c: ops.finish(c, outcomes, self.now()))
         if any(job is not None and job.state == "queued" for job in finished):
             self._inserted.set()

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from joblane.core.job import Job, Lease, NewJob
+from joblane.core.job import Job, JobStamp, Lease, NewJob
 from joblane.core.states import JobState
 from joblane.storage.migrate import Migration, pending
 from joblane.storage.params import (
@@ -174,14 +174,16 @@ _FINISH_QUERY = {
 }
 
 
-def finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> list[Job | None]:
+def finish(
+    conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float
+) -> list[JobStamp | None]:
     reported = [ProgressUpdate(o.lease, o.progress) for o in outcomes if o.progress is not None]
     if reported:
         progress(conn, reported, now)
     return [_finish_one(conn, outcome, now) for outcome in outcomes]
 
 
-def _finish_one(conn: sqlite3.Connection, outcome: Outcome, now: float) -> Job | None:
+def _finish_one(conn: sqlite3.Connection, outcome: Outcome, now: float) -> JobStamp | None:
     params = {
         "id": outcome.lease.job_id,
         "token": outcome.lease.token,
@@ -196,7 +198,7 @@ def _finish_one(conn: sqlite3.Connection, outcome: Outcome, now: float) -> Job |
     if row is None and outcome.state in (JobState.COMPLETED, JobState.QUEUED):
         # Blocked by a cancel request made while the attempt ran: cancellation wins.
         row = conn.execute(Q["job_cancelled"], params).fetchone()
-    return job_from_row(row) if row else None
+    return JobStamp(row[0], JobState(row[1]), row[2], row[3]) if row else None
 
 
 def upsert_worker(conn: sqlite3.Connection, worker: WorkerRecord, now: float) -> None:

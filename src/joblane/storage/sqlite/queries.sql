@@ -92,7 +92,7 @@ UPDATE jobs SET state = 'completed', version = version + 1, result = :result, er
     progress_processed = MAX(progress_processed, COALESCE(progress_total, 0))
 WHERE id = :id AND state = 'running' AND lease_token = :token AND cancel_requested = 0
     AND (:rescue = 0 OR lease_expires_at < :now)
-RETURNING *
+RETURNING id, state, version, attempt
 
 -- name: job_fail
 UPDATE jobs SET state = 'failed', version = version + 1, error = :error, failed_at = :now,
@@ -100,14 +100,14 @@ UPDATE jobs SET state = 'failed', version = version + 1, error = :error, failed_
     rescue_count = rescue_count + :rescue
 WHERE id = :id AND state = 'running' AND lease_token = :token
     AND (:rescue = 0 OR lease_expires_at < :now)
-RETURNING *
+RETURNING id, state, version, attempt
 
 -- name: job_cancelled
 UPDATE jobs SET state = 'cancelled', version = version + 1, error = :error,
     cancelled_at = :now, updated_at = :now, lease_token = NULL, lease_expires_at = NULL
 WHERE id = :id AND state = 'running' AND lease_token = :token
     AND (:rescue = 0 OR lease_expires_at < :now)
-RETURNING *
+RETURNING id, state, version, attempt
 
 -- name: job_requeue
 UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
@@ -117,14 +117,14 @@ UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
     progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL
 WHERE id = :id AND state = 'running' AND lease_token = :token AND cancel_requested = 0
     AND (:rescue = 0 OR lease_expires_at < :now)
-RETURNING *
+RETURNING id, state, version, attempt
 
 -- name: job_release
 UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = :now, updated_at = :now,
     started_at = NULL, lease_token = NULL, lease_expires_at = NULL, worker_id = NULL,
     progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL
 WHERE id = :id AND state = 'running' AND lease_token = :token AND cancel_requested = 0
-RETURNING *
+RETURNING id, state, version, attempt
 
 -- name: jobs_cancel_requested
 SELECT id FROM jobs
