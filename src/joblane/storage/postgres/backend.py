@@ -54,6 +54,7 @@ class PostgresStorage:
         self._listener = Listener(options.url)
         self._leadership = Leadership(options.url)
         self._inserts: Batcher[list[NewJob], list[Job]] = Batcher(self._insert_groups)
+        self._reads: Batcher[str, Job | None] = Batcher(self._get_many)
         self._claim_generation = -1
         self._next_due: float | None = None
 
@@ -130,11 +131,16 @@ class PostgresStorage:
             return await ops.insert_idempotent(conn, job, key, request_hash, ttl)
 
     async def job_get(self, job_id: str, tenant_id: str | None) -> Job | None:
-        if tenant_id is None:
-            rows = await self._fetch("job_get", id=job_id)
-        else:
-            rows = await self._fetch("job_get_for_tenant", id=job_id, tenant_id=tenant_id)
-        return job_from_record(rows[0]) if rows else None
+        """Concurrent reads (a crowd of pollers) share one `id = ANY(…)` query."""
+        job = await self._reads.submit(job_id)
+        if job is None or (tenant_id is not None and job.tenant_id != tenant_id):
+            return None
+        return job
+
+    async def _get_many(self, job_ids: Sequence[str]) -> list[Job | None]:
+        rows = await self._fetch("jobs_by_ids", ids=list(set(job_ids)))
+        found = {r["id"]: job_from_record(r) for r in rows}
+        return [found.get(job_id) for job_id in job_ids]
 
     async def jobs_list(self, query: JobFilter) -> list[Job]:
         sql, args = list_query(query)
@@ -219,6 +225,9 @@ class PostgresStorage:
                 wait = remaining if due is None else max(0.01, min(remaining, due))
                 woke = await self._listener.wait_past(self._claim_generation, wait)
                 self._claim_generation = self._listener.generation
+                if woke and not self._listener.resynced:
+                    return True  # a NOTIFY: claim at once, no probe first
+                self._listener.resynced = False
                 if not woke and (due is None or due > remaining):
                     break
             if await self._claimable(types):

@@ -24,6 +24,7 @@ class Listener:
         self._url = url
         self.generation = 0
         self.connected = False
+        self.resynced = False  # a (re)connect, not a notification, moved the generation
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -65,6 +66,7 @@ class Listener:
                 conn.add_termination_listener(_setter(lost))
                 await conn.add_listener(CHANNEL, self._bump)
                 self.connected, delay = True, 0.1
+                self.resynced = True
                 self._bump()  # whatever was sent while we were away
                 await lost.wait()
             except CONNECTION_ERRORS as exc:

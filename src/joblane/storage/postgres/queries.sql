@@ -29,6 +29,9 @@ SELECT * FROM jobs WHERE id = :id
 -- name: job_get_for_tenant
 SELECT * FROM jobs WHERE id = :id AND tenant_id = :tenant_id
 
+-- name: jobs_by_ids
+SELECT * FROM jobs WHERE id = ANY(:ids::text[])
+
 -- name: job_get_for_update
 SELECT * FROM jobs WHERE id = :id FOR UPDATE
 
