@@ -1,5 +1,5 @@
 """PostgreSQL schema drift: `schema.sql` equals all migrations applied (compared as catalog facts,
-not as text), and the SQL state guards match the state machine in `core/states.py`."""
+not as text). The state guards are checked in test_state_guards.py."""
 
 from __future__ import annotations
 
@@ -13,34 +13,13 @@ import pytest
 
 import pg
 from conftest import BACKENDS
-from joblane.core.states import TRANSITIONS, JobState, sources_of
 from joblane.storage.postgres.backend import PostgresStorage
 from joblane.storage.postgres.connection import PostgresOptions
-from joblane.storage.sqlfiles import load
 
 Fact = tuple[str, ...]
 
-QUERIES = load("joblane.storage.postgres")
 IGNORED = ("schema_migrations", "schema_migrations_pkey")
 
-# named query -> the state it moves a job to
-MOVES: dict[str, JobState] = {
-    "job_cancel_queued": JobState.CANCELLED,
-    "job_retry": JobState.QUEUED,
-    "jobs_claim": JobState.RUNNING,
-    "jobs_complete": JobState.COMPLETED,
-    "jobs_fail": JobState.FAILED,
-    "jobs_cancelled": JobState.CANCELLED,
-    "jobs_requeue": JobState.QUEUED,
-    "jobs_release": JobState.QUEUED,
-}
-
-_SET_STATE = re.compile(r"\bSET\s+state\s*=\s*'(\w+)'", re.IGNORECASE)
-_WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
-# `state` or `jobs.state`, but not `o.state` of some other relation or `x_state`
-_COLUMN = r"(?<![\w.])(?:jobs\.)?state"
-_STATE_EQ = re.compile(_COLUMN + r"\s*=\s*'(\w+)'", re.IGNORECASE)
-_STATE_IN = re.compile(_COLUMN + r"\s+IN\s*\(([^)]*)\)", re.IGNORECASE)
 
 # Every fact is produced by PostgreSQL itself (format_type, pg_get_expr, pg_get_*def), so two
 # spellings of the same DDL give the same rows. One query per kind of fact, all in schema public.
@@ -198,59 +177,3 @@ async def test_catalog_facts_see_what_matters() -> None:
 def test_normalise_ignores_layout_but_not_content() -> None:
     assert normalise("SELECT a,\n  b -- note\nFROM t") == normalise("SELECT a, b FROM t")
     assert normalise("SELECT a FROM t") != normalise("SELECT b FROM t")
-
-
-# -- state guards ----------------------------------------------------------------------------
-def target_of(sql: str) -> JobState:
-    found = _SET_STATE.findall(sql)
-    assert len(found) == 1, f"expected one `SET state = '...'`, found {found}"
-    return JobState(found[0])
-
-
-def guard_states(sql: str) -> set[JobState]:
-    """The from-states in the WHERE clause(s): `[jobs.]state = '...'`, `[jobs.]state IN (...)`."""
-    sql = _SET_STATE.sub("SET", sql)  # the target, which may follow a guard in a CTE
-    where = _WHERE.search(sql)
-    assert where is not None, "no WHERE clause"
-    clause = sql[where.start() :]
-    states = {JobState(s) for s in _STATE_EQ.findall(clause)}
-    for group in _STATE_IN.findall(clause):
-        states |= {JobState(s) for s in re.findall(r"'(\w+)'", group)}
-    return states
-
-
-@pytest.mark.parametrize("name", sorted(MOVES))
-def test_state_guard_matches_the_state_machine(name: str) -> None:
-    sql = QUERIES[name]
-    target = MOVES[name]
-
-    assert target_of(sql) is target
-    sources = guard_states(sql)
-    assert sources, f"{name} moves jobs to {target} without a state guard"
-    illegal = sources - sources_of(target)
-    assert not illegal, f"{name}: {sorted(illegal)} -> {target} is not in TRANSITIONS"
-
-
-def test_every_query_that_sets_a_state_is_checked() -> None:
-    setting = {name for name, sql in QUERIES.items() if _SET_STATE.search(sql)}
-    assert setting == set(MOVES)
-
-
-def test_every_allowed_transition_has_a_query() -> None:
-    covered = {(src, MOVES[name]) for name in MOVES for src in guard_states(QUERIES[name])}
-    allowed = {(src, dst) for src, targets in TRANSITIONS.items() for dst in targets}
-    assert covered == allowed
-
-
-def test_guard_parsing() -> None:
-    sql = (
-        "UPDATE jobs SET state = 'queued', error = o.error::json FROM unnest($1) AS o(id, state) "
-        "WHERE jobs.id = o.id AND jobs.state IN ('failed', 'cancelled') AND o.state = 'x'"
-    )
-    assert target_of(sql) is JobState.QUEUED
-    assert guard_states(sql) == {JobState.FAILED, JobState.CANCELLED}
-    nested = (
-        "WITH picked AS (SELECT id FROM jobs WHERE state = 'queued') "
-        "UPDATE jobs SET state = 'running' FROM picked WHERE jobs.id = picked.id"
-    )
-    assert guard_states(nested) == {JobState.QUEUED}

@@ -1,5 +1,4 @@
-"""SQLite schema drift: `schema.sql` equals all migrations applied, and SQL guards match the
-state machine in `core/states.py`."""
+"""SQLite schema drift: `schema.sql` equals all migrations applied."""
 
 from __future__ import annotations
 
@@ -8,33 +7,10 @@ import sqlite3
 from importlib.resources import files
 from pathlib import Path
 
-import pytest
-
-from joblane.core.states import TRANSITIONS, JobState, sources_of
-from joblane.storage.sqlfiles import load
 from joblane.storage.sqlite.backend import SqliteStorage
 from joblane.storage.sqlite.connection import SqliteOptions
 
 SchemaRow = tuple[str, str, str, str | None]
-
-QUERIES = load("joblane.storage.sqlite")
-
-# named query -> the state it moves a job to
-MOVES: dict[str, JobState] = {
-    "job_cancel_queued": JobState.CANCELLED,
-    "job_retry": JobState.QUEUED,
-    "jobs_claim": JobState.RUNNING,
-    "job_complete": JobState.COMPLETED,
-    "job_fail": JobState.FAILED,
-    "job_cancelled": JobState.CANCELLED,
-    "job_requeue": JobState.QUEUED,
-    "job_release": JobState.QUEUED,
-}
-
-_SET_STATE = re.compile(r"\bSET\s+state\s*=\s*'(\w+)'", re.IGNORECASE)
-_WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
-_STATE_EQ = re.compile(r"(?<![\w.])state\s*=\s*'(\w+)'", re.IGNORECASE)
-_STATE_IN = re.compile(r"(?<![\w.])state\s+IN\s*\(([^)]*)\)", re.IGNORECASE)
 
 
 def normalise(sql: str | None) -> str | None:
@@ -106,55 +82,3 @@ def test_normalise_ignores_layout_but_not_content() -> None:
         "CREATE TABLE t(a INTEGER,b TEXT)"
     )
     assert normalise("CREATE TABLE t (a INTEGER)") != normalise("CREATE TABLE t (a TEXT)")
-
-
-# -- state guards ----------------------------------------------------------------------------
-def target_of(sql: str) -> JobState:
-    found = _SET_STATE.findall(sql)
-    assert len(found) == 1, f"expected one `SET state = '...'`, found {found}"
-    return JobState(found[0])
-
-
-def guard_states(sql: str) -> set[JobState]:
-    """The from-states in the WHERE clause(s): `state = '...'` and `state IN (...)`."""
-    where = _WHERE.search(sql)
-    assert where is not None, "no WHERE clause"
-    clause = sql[where.start() :]
-    states = {JobState(s) for s in _STATE_EQ.findall(clause)}
-    for group in _STATE_IN.findall(clause):
-        states |= {JobState(s) for s in re.findall(r"'(\w+)'", group)}
-    return states
-
-
-@pytest.mark.parametrize("name", sorted(MOVES))
-def test_state_guard_matches_the_state_machine(name: str) -> None:
-    sql = QUERIES[name]
-    target = MOVES[name]
-
-    assert target_of(sql) is target
-    sources = guard_states(sql)
-    assert sources, f"{name} moves jobs to {target} without a state guard"
-    illegal = sources - sources_of(target)
-    assert not illegal, f"{name}: {sorted(illegal)} -> {target} is not in TRANSITIONS"
-
-
-def test_every_query_that_sets_a_state_is_checked() -> None:
-    setting = {name for name, sql in QUERIES.items() if _SET_STATE.search(sql)}
-    assert setting == set(MOVES)
-
-
-def test_every_allowed_transition_has_a_query() -> None:
-    covered = {(src, MOVES[name]) for name in MOVES for src in guard_states(QUERIES[name])}
-    allowed = {(src, dst) for src, targets in TRANSITIONS.items() for dst in targets}
-    assert covered == allowed
-
-
-def test_guard_parsing() -> None:
-    sql = (
-        "UPDATE jobs SET state = 'queued', cancel_requested = 0 "
-        "WHERE id = :id AND state IN ('failed', 'cancelled') AND cancel_requested = 0"
-    )
-    assert target_of(sql) is JobState.QUEUED
-    assert guard_states(sql) == {JobState.FAILED, JobState.CANCELLED}
-    nested = "UPDATE jobs SET state = 'running' WHERE id IN (SELECT id WHERE state = 'queued')"
-    assert guard_states(nested) == {JobState.QUEUED}

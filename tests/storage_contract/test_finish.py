@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
-from factories import new_job
 from joblane.core.job import Job, JobErrorInfo, Lease, Progress
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome, ProgressUpdate
+from storage_contract.helpers import claim_one, current, lease_of
 
 BOOM = JobErrorInfo(
     code="BOOM",
@@ -20,24 +19,6 @@ BOOM = JobErrorInfo(
     retryable=True,
     resolution="try again later",
 )
-
-
-async def claim_one(storage: Storage, lease_seconds: float = 30.0, **fields: Any) -> Job:
-    await storage.jobs_insert([new_job(**fields)])
-    claimed = await storage.jobs_claim("w1", ["noop"], 1, lease_seconds)
-    assert len(claimed) == 1
-    return claimed[0]
-
-
-def lease_of(job: Job) -> Lease:
-    assert job.lease_token is not None
-    return Lease(job.id, job.lease_token)
-
-
-async def current(storage: Storage, job_id: str) -> Job:
-    job = await storage.job_get(job_id, None)
-    assert job is not None
-    return job
 
 
 async def finish(storage: Storage, outcome: Outcome) -> Job | None:

@@ -7,21 +7,11 @@ import asyncio
 import pytest
 
 from factories import new_job
-from joblane.core.job import Job, Lease
+from joblane.core.job import Job
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome
-
-
-async def claim_one(storage: Storage, lease_seconds: float, type_: str = "noop") -> Job:
-    await storage.jobs_insert([new_job(type_=type_)])
-    (job,) = await storage.jobs_claim("w1", [type_], 1, lease_seconds)
-    return job
-
-
-def lease_of(job: Job) -> Lease:
-    assert job.lease_token is not None
-    return Lease(job.id, job.lease_token)
+from storage_contract.helpers import claim_one, lease_of
 
 
 # -- expired leases --------------------------------------------------------------------------

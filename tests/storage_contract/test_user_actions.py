@@ -5,25 +5,15 @@ from __future__ import annotations
 import pytest
 
 from factories import new_job
-from joblane.core.job import Job, JobErrorInfo, Lease, Progress
+from joblane.core.job import Job, JobErrorInfo, Progress
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome, ProgressUpdate
+from storage_contract.helpers import current, lease_of
 
 TENANT = "tenant-a"
 OTHER = "tenant-b"
 ERROR = JobErrorInfo(code="BOOM", message="it broke")
-
-
-def lease_of(job: Job) -> Lease:
-    assert job.lease_token is not None
-    return Lease(job.id, job.lease_token)
-
-
-async def current(storage: Storage, job_id: str) -> Job:
-    job = await storage.job_get(job_id, None)
-    assert job is not None
-    return job
 
 
 BOTH = ["waiting", "noop"]

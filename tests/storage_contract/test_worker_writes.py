@@ -7,27 +7,11 @@ import asyncio
 import pytest
 
 from factories import new_job
-from joblane.core.job import Job, Lease, Progress
+from joblane.core.job import Lease, Progress
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome, ProgressUpdate
-
-
-async def claim_one(storage: Storage, lease_seconds: float = 30.0) -> Job:
-    await storage.jobs_insert([new_job()])
-    (job,) = await storage.jobs_claim("w1", ["noop"], 1, lease_seconds)
-    return job
-
-
-def lease_of(job: Job) -> Lease:
-    assert job.lease_token is not None
-    return Lease(job.id, job.lease_token)
-
-
-async def current(storage: Storage, job_id: str) -> Job:
-    job = await storage.job_get(job_id, None)
-    assert job is not None
-    return job
+from storage_contract.helpers import claim_one, current, lease_of
 
 
 # -- heartbeat -------------------------------------------------------------------------------
