@@ -109,12 +109,9 @@ async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime
 
 
 def build_api(settings: Settings, *, with_worker: bool) -> Starlette:
-    holder: dict[str, Runtime] = {}
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with runtime(settings, migrate=with_worker) as rt:
-            holder["rt"] = rt
             app.state.ctx = ApiContext(
                 rt.storage,
                 rt.jobs,

@@ -41,10 +41,6 @@ class Settings(BaseSettings):
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgresql://", "postgres://"))
 
-    @property
-    def sqlite_path(self) -> str:
-        return self.database_url.removeprefix("sqlite:///")
-
 
 def load_settings(**overrides: Any) -> Settings:
     """Environment first, then the flags that were actually given."""

@@ -17,7 +17,7 @@ from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome
 from joblane.worker.runtime import Worker
-from worker import FAST, get, submit, wait_until
+from worker import FAST, fast, get, running, submit, wait_until
 
 app = Joblane("worker-outcomes")
 
@@ -316,3 +316,26 @@ async def test_run_until_empty_returns_how_many_jobs_ran(storage: Storage) -> No
 def _requeue_now(job_id: str, token: str) -> Outcome:
     error = JobErrorInfo("FLAKY", "first attempt", {}, True)
     return Outcome(Lease(job_id, token), JobState.QUEUED, error=error, retry_delay=0.0)
+
+
+async def test_idle_worker_wakes_when_a_retry_falls_due(storage: Storage) -> None:
+    """The next scheduled job, not the (long) idle poll, decides when an idle worker looks."""
+    job = await submit(storage, "fail", {"code": "FLAKY", "retryable": True}, max_attempts=3)
+    idle = Worker(storage, app, fast(idle_poll=30.0), policy=RetryPolicy(base=0.4, jitter=False))
+    began = time.monotonic()
+    async with running(idle):
+        states: list[JobState] = []
+
+        async def ended() -> bool:
+            states.append((await get(storage, job.id)).state)
+            return states[-1] is JobState.FAILED
+
+        while not await ended():
+            assert time.monotonic() - began < 5.0, "the retries were not picked up"
+            await asyncio.sleep(0.02)
+    took = time.monotonic() - began
+    final = await get(storage, job.id)
+
+    assert final.attempt == 3
+    assert JobState.QUEUED in states
+    assert 1.2 <= took < 5.0  # backoffs of 0.4 s and 0.8 s, far below the 30 s idle poll

@@ -214,13 +214,17 @@ class Worker:
                 self._cancel(job_id)
 
     def _cancel(self, job_id: str) -> None:
+        """A user cancelled the job: the handler sees `ctx.cancelled` at once; an async handler
+        that ignores it is interrupted after `cancel_grace`."""
         running = self._running.get(job_id)
-        if running is None or running.ctx.cancelled:
+        if running is None or running.ctx.cancel_requested:
             return
         running.ctx.request_cancel()
-        if self.registry.get(running.job.type) is not None:
-            loop = asyncio.get_running_loop()
-            loop.call_later(self.settings.cancel_grace, self._force_cancel, job_id, running.task)
+        self._interrupt_later(job_id, running.task)
+
+    def _interrupt_later(self, job_id: str, task: asyncio.Task[None]) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.settings.cancel_grace, self._force_cancel, job_id, task)
 
     def _force_cancel(self, job_id: str, task: asyncio.Task[None]) -> None:
         """An async handler that ignored the request is interrupted at its next await."""
@@ -238,8 +242,7 @@ class Worker:
         if now:
             running.task.cancel()
         else:
-            loop = asyncio.get_running_loop()
-            loop.call_later(self.settings.cancel_grace, self._force_cancel, job_id, running.task)
+            self._interrupt_later(job_id, running.task)
 
     # -- shutdown ----------------------------------------------------------------------------
     async def _shutdown(self) -> None:

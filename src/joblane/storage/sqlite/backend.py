@@ -202,10 +202,11 @@ class SqliteStorage:
         mode), this process's own inserts through an event, so an idle worker costs nothing.
         """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
         seen = self._read(_data_version)
         if self._claimable(types):  # committed before `seen`: no version change would show it
             return True
+        due = self._seconds_until_due(types)  # a retry or run_at job falls due: wake for it
+        deadline = loop.time() + (timeout if due is None else max(0.0, min(timeout, due)))
         while (remaining := deadline - loop.time()) > 0:
             self._inserted.clear()
             with contextlib.suppress(TimeoutError):
@@ -216,6 +217,10 @@ class SqliteStorage:
                 if self._claimable(types):
                     return True
         return self._claimable(types)
+
+    def _seconds_until_due(self, types: Sequence[str]) -> float | None:
+        row = self._one("jobs_next_due", {"types": dumps(list(types))})
+        return None if row is None or row[0] is None else float(row[0]) - self.now()
 
     def _claimable(self, types: Sequence[str]) -> bool:
         params = {"types": dumps(list(types)), "now": self.now()}

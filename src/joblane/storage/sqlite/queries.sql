@@ -73,6 +73,10 @@ WHERE state = 'queued' AND scheduled_at <= :now
   AND type IN (SELECT value FROM json_each(:types))
 LIMIT 1
 
+-- name: jobs_next_due
+SELECT min(scheduled_at) FROM jobs
+WHERE state = 'queued' AND type IN (SELECT value FROM json_each(:types))
+
 -- name: job_heartbeat
 UPDATE jobs SET lease_expires_at = :now + :lease_seconds
 WHERE id = :id AND state = 'running' AND lease_token = :token
