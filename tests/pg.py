@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import asyncpg
 
@@ -71,13 +71,28 @@ async def drop_all() -> None:
         await conn.close()
 
 
+def _create_sql(name: str, migrated: bool) -> str:
+    template = f' TEMPLATE "{TEMPLATE}"' if migrated else ""
+    return f'CREATE DATABASE "{name}"{template}'
+
+
 @asynccontextmanager
 async def fresh_database(*, migrated: bool = True) -> AsyncIterator[str]:
     """A new database (a clone of the migrated template, or empty); dropped afterwards."""
     name = f"{_PREFIX}_{next(_counter)}"
-    template = f' TEMPLATE "{TEMPLATE}"' if migrated else ""
-    await _admin(f'CREATE DATABASE "{name}"{template}')
+    await _admin(_create_sql(name, migrated))
     try:
         yield url_for(name)
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database_sync(*, migrated: bool = True) -> Iterator[str]:
+    """`fresh_database` for synchronous fixtures."""
+    name = f"{_PREFIX}_{next(_counter)}"
+    asyncio.run(_admin(_create_sql(name, migrated)))
+    try:
+        yield url_for(name)
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
