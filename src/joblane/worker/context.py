@@ -29,9 +29,8 @@ class JobContext:
 
     def __init__(self, job: Job, logger: logging.Logger) -> None:
         self.job = job
-        self.logger = logging.LoggerAdapter(
-            logger, {"job_id": job.id, "type": job.type, "attempt": job.attempt}
-        )
+        self._base_logger = logger
+        self._logger: logging.LoggerAdapter[logging.Logger] | None = None
         self._progress = ProgressState(
             job.progress.processed, job.progress.total, job.progress.failed, job.progress.message
         )
@@ -39,6 +38,16 @@ class JobContext:
         # plain flags: set once, read from any thread (threading.Event costs more than a job)
         self._cancel_flag = False
         self._stop_flag = False
+        self.timed_out = False
+
+    @property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger whose records carry `job_id`, `type` and `attempt` (made on first use)."""
+        if self._logger is None:
+            job = self.job
+            extra = {"job_id": job.id, "type": job.type, "attempt": job.attempt}
+            self._logger = logging.LoggerAdapter(self._base_logger, extra)
+        return self._logger
 
     @property
     def job_id(self) -> str:
@@ -89,6 +98,11 @@ class JobContext:
         self._cancel_flag = True
 
     def request_stop(self) -> None:
+        self._stop_flag = True
+
+    def request_timeout(self) -> None:
+        """The job ran past its timeout: the handler should stop; the attempt fails TIMEOUT."""
+        self.timed_out = True
         self._stop_flag = True
 
     def take_progress(self) -> Progress | None:

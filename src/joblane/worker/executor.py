@@ -36,9 +36,12 @@ async def execute(
     try:
         result = await _call(job_type, ctx, threads)
     except (JobCancelled, asyncio.CancelledError):
-        if not ctx.cancel_requested:  # stopped by the worker itself (shutdown, lost lease)
-            raise
-        return Outcome(lease, JobState.CANCELLED)
+        if ctx.cancel_requested:
+            return Outcome(lease, JobState.CANCELLED)
+        if ctx.timed_out:  # the worker's deadline sweep interrupted it
+            message = f"handler ran longer than {job.timeout:g}s"
+            return _failed(lease, job, _info("TIMEOUT", message, retryable=True), policy)
+        raise  # stopped by the worker itself (shutdown, lost lease)
     except _Failure as failure:
         if ctx.cancel_requested:  # cancellation wins over whatever the handler did after it
             return Outcome(lease, JobState.CANCELLED)
@@ -56,13 +59,7 @@ async def _call(job_type: JobType, ctx: JobContext, threads: Executor) -> Any:
         message = f"input no longer valid: {exc.error_count()} errors"
         raise _Failure(_info("INVALID_INPUT", message)) from None
     try:
-        async with asyncio.timeout(job.timeout):
-            output = await _invoke(job_type, data, ctx, threads)
-    except TimeoutError:
-        ctx.request_stop()  # a handler still running in a thread can see it and stop
-        raise _Failure(
-            _info("TIMEOUT", f"handler ran longer than {job.timeout:g}s", True)
-        ) from None
+        output = await _invoke(job_type, data, ctx, threads)
     except JobError as exc:
         raise _Failure(_from_job_error(exc)) from exc
     except (JobCancelled, asyncio.CancelledError):

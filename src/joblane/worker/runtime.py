@@ -48,6 +48,7 @@ class _Running:
     job: Job
     ctx: JobContext
     task: asyncio.Task[None]
+    deadline: float  # loop time past which the attempt fails with TIMEOUT
     finishing: bool = False  # the outcome is being written: never interrupt that
 
     @property
@@ -105,7 +106,12 @@ class Worker:
         """Burst mode (tests, scripts): run every claimable job, return how many ran."""
         before = self.processed
         while claimed := await self._claim():
-            await asyncio.gather(*(r.task for r in claimed))
+            pending = {r.task for r in claimed}
+            while pending:
+                _, pending = await asyncio.wait(
+                    pending, timeout=self.settings.cancel_check_interval
+                )
+                self._enforce_timeouts()
         await self._flush_progress()
         return self.processed - before
 
@@ -135,9 +141,10 @@ class Worker:
     def _start(self, job: Job) -> _Running:
         ctx = JobContext(job, log)
         task = asyncio.create_task(self._run_job(job, ctx), name=f"joblane-job-{job.id}")
-        running = _Running(job, ctx, task)
+        running = _Running(job, ctx, task, asyncio.get_running_loop().time() + job.timeout)
         self._running[job.id] = running
-        self._notify(job.stamp)
+        if self.on_change is not None:
+            self.on_change(job.stamp)
         return running
 
     async def _run_job(self, job: Job, ctx: JobContext) -> None:
@@ -210,8 +217,18 @@ class Worker:
 
     async def _check_cancel(self) -> None:
         if self._running:
+            self._enforce_timeouts()
             for job_id in await self.storage.jobs_cancel_requested(list(self._running)):
                 self._cancel(job_id)
+
+    def _enforce_timeouts(self) -> None:
+        """One sweep for every running job instead of a timer per job (that timer cost more
+        than a no-op job); a timeout is enforced within `cancel_check_interval`."""
+        now = asyncio.get_running_loop().time()
+        for running in list(self._running.values()):
+            if now >= running.deadline and not running.finishing and not running.ctx.timed_out:
+                running.ctx.request_timeout()
+                running.task.cancel()
 
     def _cancel(self, job_id: str) -> None:
         """A user cancelled the job: the handler sees `ctx.cancelled` at once; an async handler
