@@ -58,6 +58,8 @@ async def test_an_unknown_id_is_404_on_every_job_endpoint(
 
         body = assert_problem(response, 404, "JOB_NOT_FOUND", detail=UNKNOWN_ID)
         assert body["details"] == {"job_id": UNKNOWN_ID}, (method, url)
+        assert body["title"] == "Job not found"
+        assert body["type"].endswith("/errors/job-not-found")
 
 
 async def test_a_crashing_handler_fails_the_job_without_leaking(api: Api, auth_a: Headers) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -36,6 +35,15 @@ STATUS_BY_CODE = {
 }
 
 
+_WORDS = {"id": "ID", "api": "API"}
+
+
+def title_of(code: str) -> str:
+    """`JOB_NOT_FOUND` -> "Job not found", as in the contract's example."""
+    words = [_WORDS.get(word, word) for word in code.lower().split("_")]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
 def request_id_of(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
@@ -51,7 +59,7 @@ def problem(
     status = STATUS_BY_CODE.get(code, 500)
     body: dict[str, Any] = {
         "type": f"https://joblane.dev/errors/{code.lower().replace('_', '-')}",
-        "title": HTTPStatus(status).phrase,
+        "title": title_of(code),
         "status": status,
         "detail": detail,
         "code": code,

@@ -54,7 +54,7 @@ def _internal_error_start() -> Message:
 def _internal_error_body(request_id: str) -> Message:
     body = {
         "type": "https://joblane.dev/errors/internal-error",
-        "title": "Internal Server Error",
+        "title": "Internal error",
         "status": 500,
         "detail": "an internal error occurred; quote the request_id",
         "code": "INTERNAL_ERROR",
