@@ -213,3 +213,16 @@ async def test_a_failed_job_shows_the_handlers_error(api: Api, auth_a: Headers) 
         "details": {"n": 1},
         "retryable": False,
     }
+
+
+async def test_cancelling_a_running_job_twice_answers_the_same(api: Api, auth_a: Headers) -> None:
+    job = await _job_in(api, auth_a, "running")
+    url = f"/v1/jobs/{job['id']}/cancel"
+
+    first = await api.client.post(url, json={"reason": "first"}, headers=auth_a)
+    second = await api.client.post(url, json={"reason": "second"}, headers=auth_a)
+
+    assert first.status_code == second.status_code == 202
+    assert second.json()["cancel_requested"] is True
+    assert second.json()["cancel_reason"] == "first"
+    assert second.json()["version"] == first.json()["version"]

@@ -142,8 +142,10 @@ class JobService:
         check_job_id(job_id)
         change = await self.storage.job_cancel(job_id, who.visible_tenant, reason)
         job = self._found(job_id, change.job)
+        if not change.changed and job.state is JobState.RUNNING and job.cancel_requested:
+            return job  # asked again while the handler winds down: same answer, no change
         if not change.changed:
-            detail = "cancellation already requested" if job.cancel_requested else job.state
+            detail = job.state.value
             raise Conflict(
                 f"Job '{job_id}' cannot be cancelled: {detail}",
                 details={"job_id": job_id, "status": job.state.value},
