@@ -262,3 +262,12 @@ async def test_prefer_wait_answers_202_when_the_job_is_not_done_in_time(
     assert response.headers["preference-applied"] == "wait=0.3"
     assert "retry-after" in response.headers
     assert 0.25 <= elapsed < 2
+
+
+@pytest.mark.parametrize("key", ['quo"te', "", "x" * 65, "with space"])
+async def test_metadata_keys_must_be_plain(api: Api, auth_a: Headers, key: str) -> None:
+    response = await api.client.post(
+        "/v1/jobs", json={"type": "noop", "input": {}, "metadata": {key: "v"}}, headers=auth_a
+    )
+
+    assert_problem(response, 422, "VALIDATION_ERROR")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.datastructures import QueryParams
 
+from joblane.api.schemas import METADATA_KEY_PATTERN
 from joblane.core import ids
 from joblane.core.clock import from_rfc3339
 from joblane.core.errors import ValidationFailed
@@ -47,6 +49,9 @@ def job_filter(params: QueryParams) -> JobFilter:
     metadata = tuple(
         (k[len("metadata.") :], v) for k, v in params.items() if k.startswith("metadata.")
     )
+    for key, _ in metadata:
+        if not re.match(METADATA_KEY_PATTERN, key):
+            fail(f"metadata.{key}", "metadata keys use letters, digits and _ . : - (1-64)")
     for key in params:
         if (
             key not in KNOWN

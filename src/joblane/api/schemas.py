@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_METADATA_KEYS = 50
+METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+# keys are filterable (`metadata.K=V`), so they stay plain on every backend
+MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)]
 
 
 class SubmitJobBody(BaseModel):
@@ -15,7 +19,9 @@ class SubmitJobBody(BaseModel):
 
     type: str = Field(min_length=1, max_length=100, examples=["extraction"])
     input: dict[str, Any] = Field(description="validated against the job type's input model")
-    metadata: dict[str, str] = Field(default_factory=dict, max_length=MAX_METADATA_KEYS)
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict, max_length=MAX_METADATA_KEYS
+    )
     priority: int | None = Field(default=None, ge=-100, le=100)
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     timeout: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
