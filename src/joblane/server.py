@@ -59,6 +59,7 @@ class Runtime:
     keys: KeyService
     background: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    failed: bool = False
 
     def notify(self, stamp: JobStamp) -> None:
         self.changes.notify(stamp.id, stamp.version)
@@ -70,11 +71,24 @@ class Runtime:
         maintenance = Maintenance(
             self.storage, interval=self.settings.maintenance_interval, on_change=self.notify
         )
-        self.background.append(asyncio.create_task(worker.run(self.stop), name="joblane-worker"))
-        self.background.append(
-            asyncio.create_task(maintenance.run(self.stop), name="joblane-maintenance")
-        )
+        for name, work in (
+            ("worker", worker.run(self.stop)),
+            ("maintenance", maintenance.run(self.stop)),
+        ):
+            task = asyncio.create_task(work, name=f"joblane-{name}")
+            task.add_done_callback(self._watch)
+            self.background.append(task)
         return worker
+
+    def _watch(self, task: asyncio.Task[None]) -> None:
+        """A background task must not die quietly while the process looks healthy: log it and
+        stop the process (SIGTERM to ourselves), so that a supervisor restarts it."""
+        if task.cancelled() or task.exception() is None or self.stop.is_set():
+            return
+        log.critical("%s stopped: %r; shutting down", task.get_name(), task.exception())
+        self.failed = True
+        self.stop.set()
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 @contextlib.asynccontextmanager
@@ -144,3 +158,5 @@ async def run_worker(settings: Settings) -> None:
             settings.concurrency,
         )
         await rt.stop.wait()
+    if rt.failed:
+        raise SystemExit(1)

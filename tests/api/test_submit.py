@@ -271,3 +271,28 @@ async def test_metadata_keys_must_be_plain(api: Api, auth_a: Headers, key: str) 
     )
 
     assert_problem(response, 422, "VALIDATION_ERROR")
+
+
+async def test_values_storage_cannot_hold_are_refused_up_front(api: Api, auth_a: Headers) -> None:
+    nul = await api.client.post(
+        "/v1/jobs",
+        json={"type": "noop", "input": {}, "metadata": {"k": "a\u0000b"}},
+        headers=auth_a,
+    )
+    huge = await api.client.post(
+        "/v1/jobs", json={"type": "echo", "input": {"value": 2**70}}, headers=auth_a
+    )
+
+    assert_problem(nul, 422, "VALIDATION_ERROR")
+    assert huge.status_code == 422
+
+
+async def test_a_write_only_key_may_wait_for_what_it_submitted(api: Api) -> None:
+    headers = {**await api.headers_for("tenant-a", "jobs:write"), "Prefer": "wait=4"}
+    async with background_worker(api):
+        response = await api.client.post(
+            "/v1/jobs", json={"type": "echo", "input": {"value": 7}}, headers=headers
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == {"value": 7}

@@ -317,3 +317,17 @@ async def test_a_rescued_retry_is_claimable_again(storage: Storage) -> None:
     (again,) = await storage.jobs_claim("w2", ["noop"], 1, 30.0)
     assert again.id == job.id
     assert again.attempt == 2
+
+
+@pytest.mark.parametrize("state", [JobState.COMPLETED, JobState.FAILED, JobState.QUEUED])
+async def test_a_cancel_request_made_during_the_attempt_wins(
+    storage: Storage, state: JobState
+) -> None:
+    job = await claim_one(storage)
+    await storage.job_cancel(job.id, None, "stop")
+
+    ended = await finish(storage, Outcome(lease_of(job), state, result=1, error=BOOM))
+
+    assert ended is not None
+    assert ended.state is JobState.CANCELLED
+    assert ended.result is None

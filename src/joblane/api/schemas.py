@@ -11,7 +11,8 @@ MAX_METADATA_KEYS = 50
 METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 # keys are filterable (`metadata.K=V`), so they stay plain on every backend
 MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
-MetadataValue = Annotated[str, StringConstraints(max_length=500)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it at the edge, for both backends
+MetadataValue = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 
 
 class SubmitJobBody(BaseModel):
@@ -32,7 +33,7 @@ class SubmitJobBody(BaseModel):
 class CancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
 
 
 class ProgressOut(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -16,10 +16,16 @@ R = TypeVar("R")
 
 class Batcher(Generic[T, R]):
     def __init__(
-        self, write: Callable[[Sequence[T]], Awaitable[Sequence[R]]], max_batch: int = 500
+        self,
+        write: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+        max_batch: int = 500,
+        shared_failures: tuple[type[Exception], ...] = (),
     ) -> None:
+        """`shared_failures`: errors that would fail every item alike (an outage): those are
+        not retried item by item."""
         self._write = write
         self._max_batch = max_batch
+        self._shared_failures = shared_failures
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -37,10 +43,27 @@ class Batcher(Generic[T, R]):
             try:
                 results = await self._write([item for item, _ in batch])
             except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+                if len(batch) == 1 or isinstance(exc, self._shared_failures):
+                    _fail(batch, exc)
+                else:  # one bad item must not sink the others: write them one by one
+                    for item, future in batch:
+                        await self._write_one(item, future)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    async def _write_one(self, item: T, future: asyncio.Future[R]) -> None:
+        try:
+            (result,) = await self._write([item])
+        except Exception as exc:
+            _fail([(item, future)], exc)
+        else:
+            if not future.done():
+                future.set_result(result)
+
+
+def _fail(batch: Sequence[tuple[Any, asyncio.Future[Any]]], exc: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)

@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from joblane.app import Joblane, JobType
@@ -18,6 +19,7 @@ from joblane.core.errors import (
     InvalidId,
     NotFound,
     NotImplementedType,
+    Unavailable,
     ValidationFailed,
 )
 from joblane.core.job import Job, NewJob
@@ -123,7 +125,11 @@ class JobService:
         while (remaining := deadline - loop.time()) > 0 and not current.terminal:
             if not await self.changes.wait_for_change(current.id, current.version, remaining):
                 break
-            current = await self.get(who, current.id)
+            # no scope check here: a write-only key that just submitted may still wait on it
+            latest = await self.storage.job_get(current.id, who.visible_tenant)
+            if latest is None:  # deleted meanwhile
+                break
+            current = latest
             if not until_terminal:
                 break
         return current
@@ -181,7 +187,10 @@ class JobService:
     async def waiting_reason(self, job: Job) -> str | None:
         if job.state is not JobState.QUEUED:
             return None
-        return await self.waiting.reason(job, self.storage.now())
+        try:
+            return await self.waiting.reason(job, self.storage.now())
+        except Unavailable:  # a hint is not worth failing a read (or a 202 already committed)
+            return None
 
     @staticmethod
     def _found(job_id: str, job: Job | None) -> Job:
@@ -208,6 +217,11 @@ def validate_input(job_type: JobType, data: dict[str, Any]) -> dict[str, Any]:
             f"input is not valid for job type '{job_type.name}'", errors
         ) from exc
     dumped: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True)
+    try:
+        orjson.dumps(dumped)  # what storage will write: e.g. integers beyond 64 bits fail
+    except TypeError as exc:
+        errors = [{"loc": ["body", "input"], "msg": str(exc), "type": "value_error"}]
+        raise ValidationFailed("input cannot be stored as JSON", errors) from None
     return dumped
 
 

@@ -75,7 +75,7 @@ class JobContext:
             if failed is not None:
                 state.failed = max(state.failed, failed)
             if message is not None:
-                state.message = message[:500]
+                state.message = message[:500].replace("\x00", "")
             state.dirty = True
 
     @property

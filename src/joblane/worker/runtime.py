@@ -75,7 +75,9 @@ class Worker:
         self._running: dict[str, _Running] = {}
         self._slot_freed = asyncio.Event()
         self._threads = ThreadPoolExecutor(self.settings.concurrency + 4, "joblane-handler")
-        self._outcomes: Batcher[Outcome, JobStamp | None] = Batcher(storage.jobs_finish)
+        self._outcomes: Batcher[Outcome, JobStamp | None] = Batcher(
+            storage.jobs_finish, shared_failures=(Unavailable,)
+        )
         self._started_at = storage.now()
         self.processed = 0
 
@@ -90,7 +92,10 @@ class Worker:
             ),
         ]
         try:
-            await self._heartbeat()
+            try:
+                await self._heartbeat()
+            except Exception:  # registration is retried by the heartbeat duty
+                log.exception("first heartbeat failed")
             await self._claim_loop(stop)
         finally:
             await self._shutdown()
@@ -125,6 +130,10 @@ class Worker:
                 claimed = await self._claim()
             except Unavailable as exc:
                 log.warning("claim failed, retrying: %s", exc)
+                await self._wait_any(stop, asyncio.sleep(1.0))
+                continue
+            except Exception:  # keep working through anything storage throws; say so loudly
+                log.exception("claim failed unexpectedly, retrying")
                 await self._wait_any(stop, asyncio.sleep(1.0))
                 continue
             if not claimed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,7 +20,7 @@ from joblane.api.http import (
 from joblane.api.present import job_body
 from joblane.api.query import job_filter
 from joblane.api.schemas import CancelBody, SubmitJobBody
-from joblane.core.errors import Conflict
+from joblane.core.errors import Conflict, Unavailable
 from joblane.core.estimates import retry_after
 from joblane.core.job import Job
 from joblane.core.states import JobState
@@ -33,8 +35,9 @@ async def submit(request: Request) -> Response:
         who, _submit_request(body), request.headers.get("idempotency-key")
     )
     job = submitted.job
-    if wait:
-        job = await ctx.jobs.wait(who, job, wait, until_terminal=True)
+    if wait:  # the job is committed: an outage while waiting must not turn the 202 into a 503
+        with contextlib.suppress(Unavailable):
+            job = await ctx.jobs.wait(who, job, wait, until_terminal=True)
     headers = {"Location": f"/v1/jobs/{job.id}"}
     if not submitted.created:
         headers["Idempotent-Replayed"] = "true"

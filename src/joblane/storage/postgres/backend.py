@@ -53,8 +53,12 @@ class PostgresStorage:
         self._pool: asyncpg.Pool | None = None
         self._listener = Listener(options.url)
         self._leadership = Leadership(options.url)
-        self._inserts: Batcher[list[NewJob], list[Job]] = Batcher(self._insert_groups)
-        self._reads: Batcher[str, Job | None] = Batcher(self._get_many)
+        self._inserts: Batcher[list[NewJob], list[Job]] = Batcher(
+            self._insert_groups, shared_failures=(Unavailable,)
+        )
+        self._reads: Batcher[str, Job | None] = Batcher(
+            self._get_many, shared_failures=(Unavailable,)
+        )
         self._claim_generation = -1
         self._next_due: float | None = None
 
@@ -63,12 +67,14 @@ class PostgresStorage:
         self._pool = await create_pool(self.options)
 
     async def close(self) -> None:
-        await self._listener.stop()
-        await self._leadership.close()
-        if self._pool is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._pool.close(), 10)
-            self._pool = None
+        try:
+            await self._listener.stop()
+            await self._leadership.close()
+        finally:
+            if self._pool is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._pool.close(), 10)
+                self._pool = None
 
     async def migrate(self) -> list[int]:
         available = migrations.discover(MIGRATIONS_PACKAGE)

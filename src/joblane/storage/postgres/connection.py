@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -12,6 +13,8 @@ import orjson
 from asyncpg.pool import PoolConnectionProxy
 
 from joblane.core.errors import Unavailable
+
+log = logging.getLogger("joblane.storage")
 
 # What a restart, a crash or an exhausted pool looks like from here: the API answers 503.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -23,6 +26,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InternalClientError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # a failover in progress
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
 )
 
 
@@ -66,7 +72,8 @@ async def create_pool(options: PostgresOptions) -> asyncpg.Pool:
             reset=_keep_session,
         )
     except CONNECTION_ERRORS as exc:
-        raise Unavailable(f"PostgreSQL unreachable: {exc}") from exc
+        log.warning("PostgreSQL unreachable: %s: %s", type(exc).__name__, exc)
+        raise Unavailable("the database is unreachable") from exc
     return pool
 
 
@@ -75,4 +82,6 @@ async def unavailable_on_failure() -> AsyncIterator[None]:
     try:
         yield
     except CONNECTION_ERRORS as exc:
-        raise Unavailable(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}") from exc
+        # the driver's words (addresses, hosts) go to the log, not to API clients
+        log.warning("PostgreSQL unavailable: %s: %s", type(exc).__name__, exc)
+        raise Unavailable("the database is unavailable; retry shortly") from exc

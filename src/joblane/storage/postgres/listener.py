@@ -35,7 +35,7 @@ class Listener:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
 
@@ -71,6 +71,8 @@ class Listener:
                 await lost.wait()
             except CONNECTION_ERRORS as exc:
                 log.debug("listener connection failed: %s", exc)
+            except Exception:  # e.g. a rotated password: keep trying, workers poll meanwhile
+                log.exception("listener failed")
             finally:
                 self.connected = False
                 if conn is not None:

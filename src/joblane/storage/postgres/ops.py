@@ -174,7 +174,7 @@ async def finish(conn: Conn, outcomes: Sequence[Outcome]) -> dict[str, JobStamp]
             done[row[0]] = _stamp(row)
     blocked = [
         o for o in outcomes
-        if o.lease.job_id not in done and o.state in (JobState.COMPLETED, JobState.QUEUED)
+        if o.lease.job_id not in done and o.state in CANCEL_WINS_OVER
     ]  # fmt: skip
     if blocked:
         for row in await _fetch(conn, "jobs_cancelled", **_finish_params(blocked)):
@@ -182,6 +182,10 @@ async def finish(conn: Conn, outcomes: Sequence[Outcome]) -> dict[str, JobStamp]
     if any(job.state is JobState.QUEUED for job in done.values()):
         await _fetch(conn, "notify_jobs")
     return done
+
+
+# outcomes that a cancel request made while the attempt ran turns into `cancelled`
+CANCEL_WINS_OVER = (JobState.COMPLETED, JobState.FAILED, JobState.QUEUED)
 
 
 def _stamp(row: asyncpg.Record) -> JobStamp:

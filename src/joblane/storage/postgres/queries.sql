@@ -137,6 +137,7 @@ UPDATE jobs SET state = 'failed', version = version + 1, error = o.error::json,
 FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
     AS o(id, token, error, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
+    AND NOT jobs.cancel_requested
     AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
 RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 

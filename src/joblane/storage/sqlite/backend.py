@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import sqlite3
@@ -37,6 +38,7 @@ from joblane.storage.sqlite.listing import list_query
 from joblane.storage.sqlite.rows import dumps, job_from_row, key_from_row, worker_from_row
 from joblane.storage.sqlite.writer import GroupCommitWriter
 
+log = logging.getLogger("joblane.storage")
 T = TypeVar("T")
 Q = load("joblane.storage.sqlite")
 MIGRATIONS_PACKAGE = "joblane.storage.sqlite.migrations"
@@ -99,7 +101,11 @@ class SqliteStorage:
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._reader is None:
             raise Unavailable("storage is not open")
-        return fn(self._reader)
+        try:
+            return fn(self._reader)
+        except sqlite3.OperationalError as exc:  # locked out, I/O error: the API's 503
+            log.warning("read failed: %s", exc)
+            raise Unavailable("database read failed") from exc
 
     def _one(self, query: str, params: dict[str, Any]) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._read(lambda c: c.execute(Q[query], params).fetchone())

@@ -166,6 +166,8 @@ def progress(
     return frozenset(lost)
 
 
+# outcomes that a cancel request made while the attempt ran turns into `cancelled`
+_CANCEL_WINS_OVER = (JobState.COMPLETED, JobState.FAILED, JobState.QUEUED)
 _FINISH_QUERY = {
     JobState.COMPLETED: "job_complete",
     JobState.FAILED: "job_fail",
@@ -195,7 +197,7 @@ def _finish_one(conn: sqlite3.Connection, outcome: Outcome, now: float) -> JobSt
     }
     query = "job_release" if outcome.release else _FINISH_QUERY[outcome.state]
     row = conn.execute(Q[query], params).fetchone()
-    if row is None and outcome.state in (JobState.COMPLETED, JobState.QUEUED):
+    if row is None and outcome.state in _CANCEL_WINS_OVER:
         # Blocked by a cancel request made while the attempt ran: cancellation wins.
         row = conn.execute(Q["job_cancelled"], params).fetchone()
     return JobStamp(row[0], JobState(row[1]), row[2], row[3]) if row else None

@@ -102,7 +102,7 @@ RETURNING id, state, version, attempt
 UPDATE jobs SET state = 'failed', version = version + 1, error = :error, failed_at = :now,
     updated_at = :now, lease_token = NULL, lease_expires_at = NULL,
     rescue_count = rescue_count + :rescue
-WHERE id = :id AND state = 'running' AND lease_token = :token
+WHERE id = :id AND state = 'running' AND lease_token = :token AND cancel_requested = 0
     AND (:rescue = 0 OR lease_expires_at < :now)
 RETURNING id, state, version, attempt
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 from joblane.core.errors import Unavailable
 
+log = logging.getLogger("joblane.storage")
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], Any]
 MAX_GROUP = 512
@@ -75,7 +77,13 @@ class GroupCommitWriter:
         self._ready.set()
         try:
             while (group := self._next_group()) is not None:
-                self._commit_group(conn, group)
+                try:
+                    self._commit_group(conn, group)
+                except Exception as exc:  # disk full, I/O error: fail this group, keep serving
+                    log.exception("write group failed")
+                    _rollback(conn)
+                    for write in group:
+                        _settle(write, None, Unavailable(f"database write failed: {exc}"))
         finally:
             conn.close()
 
@@ -98,7 +106,7 @@ class GroupCommitWriter:
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Write]) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             failure = Unavailable(f"database is busy: {exc}")
             for write in group:
                 _settle(write, None, failure)
@@ -107,7 +115,7 @@ class GroupCommitWriter:
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             outcomes = [(None, Unavailable(f"commit failed: {exc}")) for _ in group]
         for write, (value, error) in zip(group, outcomes, strict=True):
             _settle(write, value, error)
@@ -118,11 +126,21 @@ class GroupCommitWriter:
         try:
             value = write.fn(conn)
         except Exception as exc:
-            conn.execute("ROLLBACK TO write")
-            conn.execute("RELEASE write")
+            if conn.in_transaction:  # SQLite may already have rolled everything back (disk full)
+                conn.execute("ROLLBACK TO write")
+                conn.execute("RELEASE write")
+            if isinstance(exc, sqlite3.OperationalError):  # disk full, I/O error, …: a 503
+                log.warning("write failed: %s", exc)
+                exc = Unavailable("database write failed")
             return None, exc
         conn.execute("RELEASE write")
         return value, None
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def _settle(write: _Write, value: Any, error: BaseException | None) -> None:
