@@ -166,3 +166,18 @@ def assert_problem(
     if detail is not None:
         assert detail in body["detail"]
     return body
+
+
+UNKNOWN_ID = "job_" + "0" * 26
+
+
+def job_endpoints(job_id: str) -> list[tuple[str, str]]:
+    """Every endpoint that takes a job id: (method, path)."""
+    base = f"/v1/jobs/{job_id}"
+    return [
+        ("GET", base),
+        ("DELETE", base),
+        ("POST", f"{base}/cancel"),
+        ("POST", f"{base}/retry"),
+        ("GET", f"{base}/result"),
+    ]

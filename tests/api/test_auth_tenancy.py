@@ -6,25 +6,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.conftest import JSON, Api, Headers, assert_problem
+from api.conftest import JSON, UNKNOWN_ID, Api, Headers, assert_problem, job_endpoints
 from joblane.service.keys import generate_secret
-
-UNKNOWN_ID = "job_" + "0" * 26
-
-
-def _actions(job_id: str) -> list[tuple[str, str]]:
-    base = f"/v1/jobs/{job_id}"
-    return [
-        ("GET", base),
-        ("DELETE", base),
-        ("POST", f"{base}/cancel"),
-        ("POST", f"{base}/retry"),
-        ("GET", f"{base}/result"),
-    ]
 
 
 async def test_no_credentials_is_401_unauthorized(client: httpx.AsyncClient) -> None:
-    for method, url in [("GET", "/v1/jobs"), ("POST", "/v1/jobs"), *_actions(UNKNOWN_ID)]:
+    for method, url in [("GET", "/v1/jobs"), ("POST", "/v1/jobs"), *job_endpoints(UNKNOWN_ID)]:
         response = await client.request(method, url)
 
         assert_problem(response, 401, "UNAUTHORIZED")
@@ -124,7 +111,9 @@ async def test_another_tenants_job_answers_exactly_like_a_missing_one(
         await api.run_worker()
     missing = "job_" + job["id"][4:-1] + ("0" if job["id"][-1] != "0" else "1")
 
-    for (method, url), (_, missing_url) in zip(_actions(job["id"]), _actions(missing), strict=True):
+    for (method, url), (_, missing_url) in zip(
+        job_endpoints(job["id"]), job_endpoints(missing), strict=True
+    ):
         theirs = await api.client.request(method, url, headers=auth_b)
         nothing = await api.client.request(method, missing_url, headers=auth_b)
 

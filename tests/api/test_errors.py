@@ -11,22 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.conftest import Api, Headers, assert_problem
+from api.conftest import UNKNOWN_ID, Api, Headers, assert_problem, job_endpoints
 from joblane.core import ids
 
 REQUEST_ID = re.compile(r"^req_[0-9A-HJKMNP-TV-Z]{26}$")
-UNKNOWN_ID = "job_" + "0" * 26
-
-
-def job_endpoints(job_id: str) -> list[tuple[str, str]]:
-    base = f"/v1/jobs/{job_id}"
-    return [
-        ("GET", base),
-        ("DELETE", base),
-        ("POST", f"{base}/cancel"),
-        ("POST", f"{base}/retry"),
-        ("GET", f"{base}/result"),
-    ]
 
 
 MALFORMED = {

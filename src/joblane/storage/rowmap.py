@@ -1,4 +1,4 @@
-"""Rows of the jobs table to `Job`, for every backend.
+"""Rows to domain objects (`Job`, API keys, workers), for every backend.
 
 Columns are read by position: the positions are looked up once per column layout (every
 `SELECT *` / `RETURNING *` on jobs shares one), because name lookups on a row cost more than the
@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from joblane.core.job import Job, JobErrorInfo, Progress
 from joblane.core.states import JobState
+from joblane.storage.params import ApiKeyRecord, WorkerRecord
 
 JOB_COLUMNS = (
     "id", "tenant_id", "type", "state", "version", "input", "metadata", "priority", "attempt",
@@ -26,13 +27,13 @@ JOB_COLUMNS = (
 
 class Row(Protocol):
     def __len__(self) -> int: ...
-    def __getitem__(self, index: int) -> Any: ...
+    def __getitem__(self, index: Any) -> Any: ...
     def keys(self) -> Iterable[str]: ...
 
 
 class JobReader:
-    """`read(row) -> Job`; `decode` turns a JSON column into Python (identity when the driver
-    already decoded it)."""
+    """`read(row) -> Job`, `key(row)`, `worker(row)`; `decode` turns a JSON column into Python
+    (identity when the driver already decoded it)."""
 
     def __init__(self, decode: Callable[[Any], Any]) -> None:
         self._decode = decode
@@ -85,4 +86,29 @@ class JobReader:
             lease_token=lease_token,
             lease_expires_at=lease_expires_at,
             worker_id=worker_id,
+        )
+
+    def key(self, row: Row) -> ApiKeyRecord:
+        return ApiKeyRecord(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            name=row["name"],
+            prefix=row["prefix"],
+            key_hash=row["key_hash"],
+            scopes=tuple(self._decode(row["scopes"])),
+            created_at=row["created_at"],
+            expires_at=row["expires_at"],
+            revoked_at=row["revoked_at"],
+        )
+
+    def worker(self, row: Row) -> WorkerRecord:
+        return WorkerRecord(
+            id=row["id"],
+            hostname=row["hostname"],
+            pid=row["pid"],
+            types=tuple(self._decode(row["types"])),
+            concurrency=row["concurrency"],
+            started_at=row["started_at"],
+            heartbeat_at=row["heartbeat_at"],
+            running=tuple(self._decode(row["running"])),
         )

@@ -41,28 +41,9 @@ def insert_params(jobs: Sequence[NewJob]) -> dict[str, list[Any]]:
     }
 
 
-def key_from_record(r: asyncpg.Record) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=r["id"],
-        tenant_id=r["tenant_id"],
-        name=r["name"],
-        prefix=r["prefix"],
-        key_hash=r["key_hash"],
-        scopes=tuple(r["scopes"]),
-        created_at=r["created_at"],
-        expires_at=r["expires_at"],
-        revoked_at=r["revoked_at"],
-    )
+def key_from_record(row: asyncpg.Record) -> ApiKeyRecord:
+    return _READER.key(row)
 
 
-def worker_from_record(r: asyncpg.Record) -> WorkerRecord:
-    return WorkerRecord(
-        id=r["id"],
-        hostname=r["hostname"],
-        pid=r["pid"],
-        types=tuple(r["types"]),
-        concurrency=r["concurrency"],
-        started_at=r["started_at"],
-        heartbeat_at=r["heartbeat_at"],
-        running=tuple(r["running"]),
-    )
+def worker_from_record(row: asyncpg.Record) -> WorkerRecord:
+    return _READER.worker(row)

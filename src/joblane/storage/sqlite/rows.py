@@ -43,27 +43,8 @@ def new_job_params(job: NewJob, now: float) -> dict[str, Any]:
 
 
 def key_from_row(row: sqlite3.Row) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        name=row["name"],
-        prefix=row["prefix"],
-        key_hash=row["key_hash"],
-        scopes=tuple(orjson.loads(row["scopes"])),
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        revoked_at=row["revoked_at"],
-    )
+    return _READER.key(row)
 
 
 def worker_from_row(row: sqlite3.Row) -> WorkerRecord:
-    return WorkerRecord(
-        id=row["id"],
-        hostname=row["hostname"],
-        pid=row["pid"],
-        types=tuple(orjson.loads(row["types"])),
-        concurrency=row["concurrency"],
-        started_at=row["started_at"],
-        heartbeat_at=row["heartbeat_at"],
-        running=tuple(orjson.loads(row["running"])),
-    )
+    return _READER.worker(row)
