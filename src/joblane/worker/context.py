@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from joblane.core.errors import JobCancelled
 from joblane.core.job import Job, Progress
@@ -39,6 +41,7 @@ class JobContext:
         self._cancel_flag = False
         self._stop_flag = False
         self.timed_out = False
+        self.thread: Future[Any] | None = None  # a sync handler's thread, once it was started
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:

@@ -75,8 +75,9 @@ async def _call(job_type: JobType, ctx: JobContext, threads: Executor) -> Any:
 async def _invoke(job_type: JobType, data: BaseModel, ctx: JobContext, threads: Executor) -> Any:
     if job_type.is_async:
         return await job_type.handler(data, ctx)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(threads, job_type.handler, data, ctx)
+    thread = threads.submit(job_type.handler, data, ctx)
+    ctx.thread = thread  # the worker keeps the slot until the thread returns, whatever happens
+    return await asyncio.wrap_future(thread)
 
 
 def _dump_output(job_type: JobType, output: Any) -> Any:

@@ -79,6 +79,7 @@ class Worker:
             storage.jobs_finish, shared_failures=(Unavailable,)
         )
         self._started_at = storage.now()
+        self._lingering = 0
         self.processed = 0
 
     # -- public ------------------------------------------------------------------------------
@@ -123,7 +124,7 @@ class Worker:
     # -- claiming ----------------------------------------------------------------------------
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if len(self._running) >= self.settings.concurrency:
+            if self.busy >= self.settings.concurrency:
                 await self._wait_any(stop, self._slot_freed.wait())
                 continue
             try:
@@ -141,7 +142,7 @@ class Worker:
                 await self._wait_any(stop, idle)
 
     async def _claim(self) -> list[_Running]:
-        free = min(self.settings.concurrency - len(self._running), self.settings.claim_batch)
+        free = min(self.settings.concurrency - self.busy, self.settings.claim_batch)
         if free <= 0 or not self.types:
             return []
         jobs = await self.storage.jobs_claim(self.id, self.types, free, self.settings.lease_seconds)
@@ -173,8 +174,33 @@ class Worker:
             await self._finish(outcome, ctx)
         finally:
             self._running.pop(job.id, None)
+            self._hold_slot_for(ctx)
             self._slot_freed.set()
             self.processed += 1
+
+    def _hold_slot_for(self, ctx: JobContext) -> None:
+        """A sync handler that outlived its job (timeout, cancel, shutdown) still occupies a
+        thread: its slot stays taken until the thread returns, so threads never pile up."""
+        thread = ctx.thread
+        if thread is None or thread.done():
+            return
+        self._lingering += 1
+        loop = asyncio.get_running_loop()
+
+        def returned(_: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop may be gone at process exit
+                loop.call_soon_threadsafe(self._thread_returned)
+
+        thread.add_done_callback(returned)
+
+    def _thread_returned(self) -> None:
+        self._lingering -= 1
+        self._slot_freed.set()
+
+    @property
+    def busy(self) -> int:
+        """Slots in use: running jobs and threads of jobs that already ended."""
+        return len(self._running) + self._lingering
 
     async def _finish(self, outcome: Outcome, ctx: JobContext) -> None:
         """Record the outcome, retrying while storage is unavailable: a computed result must
