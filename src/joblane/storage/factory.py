@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from joblane.storage.base import Storage
+from joblane.storage.sqlite.connection import Synchronous
 
 
-def storage_for(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL") -> Storage:
+def storage_for(
+    url: str, *, pool_size: int = 10, sqlite_synchronous: Synchronous = "FULL"
+) -> Storage:
     if url.startswith(("postgresql://", "postgres://")):
         from joblane.storage.postgres.backend import PostgresStorage
         from joblane.storage.postgres.connection import PostgresOptions
@@ -16,5 +19,5 @@ def storage_for(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FUL
         from joblane.storage.sqlite.connection import SqliteOptions
 
         path = url.removeprefix("sqlite:///")
-        return SqliteStorage(SqliteOptions(path, synchronous=sqlite_synchronous))  # type: ignore[arg-type]
+        return SqliteStorage(SqliteOptions(path, synchronous=sqlite_synchronous))
     raise ValueError(f"unsupported database URL: {url!r}")

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -341,9 +341,9 @@ class Worker:
             except Exception:
                 log.exception("worker duty %s failed", getattr(duty, "__name__", duty))
 
-    async def _wait_any(self, stop: asyncio.Event, awaitable: object) -> None:
+    async def _wait_any(self, stop: asyncio.Event, awaitable: Awaitable[object]) -> None:
         self._slot_freed.clear()
-        waiter = asyncio.ensure_future(awaitable)  # type: ignore[call-overload]
+        waiter = asyncio.ensure_future(awaitable)
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):

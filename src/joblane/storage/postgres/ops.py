@@ -227,6 +227,7 @@ async def upsert_worker(conn: Conn, worker: WorkerRecord) -> None:
         started_at=worker.started_at,
         running=list(worker.running),
     )
+    await _fetch(conn, "workers_prune")  # rows of workers gone for an hour (e.g. kill -9)
 
 
 async def insert_key(conn: Conn, key: ApiKeyRecord) -> None:

@@ -26,9 +26,6 @@ SELECT pg_notify('joblane_jobs', '')
 -- name: job_get
 SELECT * FROM jobs WHERE id = :id
 
--- name: job_get_for_tenant
-SELECT * FROM jobs WHERE id = :id AND tenant_id = :tenant_id
-
 -- name: jobs_by_ids
 SELECT * FROM jobs WHERE id = ANY(:ids::text[])
 
@@ -193,9 +190,6 @@ DELETE FROM jobs WHERE id IN (
 
 -- name: leader_try
 SELECT pg_try_advisory_lock(hashtextextended(:name, 0))
-
--- name: leader_unlock
-SELECT pg_advisory_unlock(hashtextextended(:name, 0))
 
 -- name: worker_upsert
 INSERT INTO workers (id, hostname, pid, types, concurrency, started_at, heartbeat_at, running)

@@ -13,9 +13,6 @@ SELECT * FROM jobs WHERE id = :id
 -- name: job_get_for_tenant
 SELECT * FROM jobs WHERE id = :id AND tenant_id = :tenant_id
 
--- name: jobs_by_ids
-SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
-
 -- name: jobs_versions
 SELECT id, version FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
 
