@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from joblane.core.batch import Batch
 from joblane.core.job import Job, JobErrorInfo, Lease, Progress
 from joblane.core.states import JobState
 
@@ -19,6 +20,8 @@ class JobFilter:
     created_before: float | None = None
     metadata: tuple[tuple[str, str], ...] = ()
     before_id: str | None = None
+    after_id: str | None = None
+    oldest_first: bool = False  # item order for a batch's jobs; newest first otherwise
     limit: int = 50
 
 
@@ -86,3 +89,30 @@ class WorkerRecord:
     started_at: float
     heartbeat_at: float
     running: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFilter:
+    tenant_id: str | None
+    before_id: str | None = None  # newest first: the page after this id
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class BatchChange:
+    """Result of a user action on a batch: the batch now, whether this call changed it, and how
+    many items it moved (cancelled, cancel-requested or re-queued)."""
+
+    batch: Batch | None
+    changed: bool
+    items: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """One line of a batch's results stream."""
+
+    id: str
+    state: JobState
+    result: Any
+    error: dict[str, Any] | None

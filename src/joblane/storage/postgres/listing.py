@@ -29,7 +29,10 @@ def list_query(query: JobFilter) -> tuple[str, list[Any]]:
         where.append(f"created_at < {arg(query.created_before)}")
     if query.before_id is not None:
         where.append(f"id < {arg(query.before_id)}")
+    if query.after_id is not None:
+        where.append(f"id > {arg(query.after_id)}")
     for key, value in query.metadata:
         where.append(f"metadata ->> {arg(key)} = {arg(value)}")
     clause = " AND ".join(where) or "true"
-    return f"SELECT * FROM jobs WHERE {clause} ORDER BY id DESC LIMIT {arg(query.limit)}", args
+    order = "ASC" if query.oldest_first else "DESC"
+    return f"SELECT * FROM jobs WHERE {clause} ORDER BY id {order} LIMIT {arg(query.limit)}", args

@@ -32,9 +32,13 @@ def list_query(query: JobFilter) -> tuple[str, dict[str, Any]]:
     if query.before_id is not None:
         where.append("id < :before_id")
         params["before_id"] = query.before_id
+    if query.after_id is not None:
+        where.append("id > :after_id")
+        params["after_id"] = query.after_id
     for index, (key, value) in enumerate(query.metadata):
         where.append(f"json_extract(metadata, :mk{index}) = :mv{index}")
         params[f"mk{index}"] = '$."' + key.replace('"', "") + '"'
         params[f"mv{index}"] = value
     clause = " AND ".join(where) or "1 = 1"
-    return f"SELECT * FROM jobs WHERE {clause} ORDER BY id DESC LIMIT :limit", params
+    order = "ASC" if query.oldest_first else "DESC"
+    return f"SELECT * FROM jobs WHERE {clause} ORDER BY id {order} LIMIT :limit", params

@@ -84,3 +84,107 @@ CREATE TABLE leadership (
     holder TEXT NOT NULL,
     expires_at REAL NOT NULL
 ) STRICT;
+
+-- Batches. A batch row holds what users control; item counts live in `batch_counts`, kept by
+-- triggers on every item transition (SQLite has one writer, so one row per batch: shard 0).
+CREATE TABLE batches (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    name TEXT,
+    control TEXT NOT NULL DEFAULT 'active'
+        CHECK (control IN ('active', 'paused', 'cancelled')),
+    control_reason TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    max_concurrent INTEGER CHECK (max_concurrent > 0),
+    priority INTEGER NOT NULL DEFAULT 0,
+    timeout REAL,
+    deadline REAL,
+    callback_url TEXT,
+    notification_enabled INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    settled_at REAL
+) STRICT;
+
+CREATE INDEX batches_by_tenant ON batches (tenant_id, id);
+CREATE INDEX batches_gated ON batches (id)
+    WHERE settled_at IS NULL AND (control = 'paused' OR max_concurrent IS NOT NULL);
+CREATE INDEX batches_unsettled ON batches (deadline) WHERE settled_at IS NULL;
+
+CREATE TABLE batch_counts (
+    batch_id TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    queued INTEGER NOT NULL DEFAULT 0,
+    running INTEGER NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    cancelled INTEGER NOT NULL DEFAULT 0,
+    changes INTEGER NOT NULL DEFAULT 0,
+    first_started_at REAL,
+    last_finished_at REAL,
+    item_seconds REAL NOT NULL DEFAULT 0,
+    timed_items INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (batch_id, shard)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE batch_errors (
+    batch_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    sample TEXT NOT NULL DEFAULT '[]',
+    resolution TEXT,
+    PRIMARY KEY (batch_id, code, shard)
+) STRICT, WITHOUT ROWID;
+
+-- Items of a batch being uploaded: moved into `jobs` in the one write that commits the batch.
+CREATE TABLE batch_staging (
+    batch_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    timeout REAL NOT NULL,
+    callback_url TEXT,
+    staged_at REAL NOT NULL,
+    PRIMARY KEY (batch_id, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER jobs_batch_counts AFTER UPDATE OF state ON jobs
+WHEN NEW.batch_id IS NOT NULL AND NEW.state <> OLD.state
+BEGIN
+    UPDATE batch_counts SET
+        queued = queued + (NEW.state = 'queued') - (OLD.state = 'queued'),
+        running = running + (NEW.state = 'running') - (OLD.state = 'running'),
+        completed = completed + (NEW.state = 'completed') - (OLD.state = 'completed'),
+        failed = failed + (NEW.state = 'failed') - (OLD.state = 'failed'),
+        cancelled = cancelled + (NEW.state = 'cancelled') - (OLD.state = 'cancelled'),
+        changes = changes + 1,
+        first_started_at = CASE WHEN NEW.state = 'running'
+            THEN min(COALESCE(first_started_at, NEW.started_at), NEW.started_at)
+            ELSE first_started_at END,
+        last_finished_at = CASE WHEN NEW.state IN ('completed', 'failed', 'cancelled')
+            THEN max(COALESCE(last_finished_at, NEW.updated_at), NEW.updated_at)
+            ELSE last_finished_at END,
+        item_seconds = item_seconds + CASE
+            WHEN NEW.state IN ('completed', 'failed', 'cancelled') AND NEW.started_at IS NOT NULL
+            THEN NEW.updated_at - NEW.started_at ELSE 0 END,
+        timed_items = timed_items + (
+            NEW.state IN ('completed', 'failed', 'cancelled') AND NEW.started_at IS NOT NULL)
+    WHERE batch_id = NEW.batch_id AND shard = 0;
+    INSERT INTO batch_errors (batch_id, code, shard, count, sample, resolution)
+    SELECT NEW.batch_id, COALESCE(json_extract(NEW.error, '$.code'), 'UNKNOWN'), 0, 1,
+        json_array(NEW.id), json_extract(NEW.error, '$.resolution')
+    WHERE NEW.state = 'failed'
+    ON CONFLICT (batch_id, code, shard) DO UPDATE SET
+        count = count + 1,
+        sample = CASE WHEN json_array_length(sample) >= 10 THEN sample
+                      ELSE json_insert(sample, '$[#]', NEW.id) END,
+        resolution = COALESCE(resolution, excluded.resolution);
+    UPDATE batch_errors SET count = count - 1
+    WHERE OLD.state = 'failed' AND batch_id = NEW.batch_id AND shard = 0
+      AND code = COALESCE(json_extract(OLD.error, '$.code'), 'UNKNOWN');
+END;
