@@ -18,6 +18,7 @@ from joblane.api.context import ApiContext, ApiSettings
 from joblane.app import Joblane, load_app
 from joblane.core.job import JobStamp
 from joblane.maintenance.leader import Maintenance
+from joblane.service.batches import BatchService
 from joblane.service.changes import ChangeFeed
 from joblane.service.jobs import JobService
 from joblane.service.keys import KeyService
@@ -57,6 +58,7 @@ class Runtime:
     changes: ChangeFeed
     jobs: JobService
     keys: KeyService
+    batches: BatchService
     background: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     failed: bool = False
@@ -103,7 +105,8 @@ async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime
             raise SchemaOutdated(
                 f"database schema is behind (pending migrations {pending}): run 'joblane migrate'"
             )
-        changes = ChangeFeed(storage)
+        changes = ChangeFeed(storage.jobs_versions)
+        batch_changes = ChangeFeed(storage.batches_versions, interval=0.2)
         rt = Runtime(
             settings,
             registry,
@@ -111,6 +114,7 @@ async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime
             changes,
             JobService(storage, registry, changes),
             KeyService(storage),
+            BatchService(storage, registry, batch_changes, settings.max_batch_items),
         )
         try:
             yield rt
@@ -118,6 +122,7 @@ async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime
             rt.stop.set()
             await asyncio.gather(*rt.background, return_exceptions=True)
             await changes.close()
+            await batch_changes.close()
     finally:
         await storage.close()
 
@@ -130,7 +135,8 @@ def build_api(settings: Settings, *, with_worker: bool) -> Starlette:
                 rt.storage,
                 rt.jobs,
                 rt.keys,
-                ApiSettings(settings.max_body_bytes, settings.max_wait),
+                ApiSettings(settings.max_body_bytes, settings.max_wait, settings.max_batch_bytes),
+                rt.batches,
             )
             if with_worker:
                 rt.start_worker()

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_wait: float = Field(default=60.0, ge=0, le=600)
+    max_batch_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    max_batch_items: int = Field(default=1_000_000, ge=1)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     pool_size: int = Field(default=10, ge=1, le=500, description="PostgreSQL connections")

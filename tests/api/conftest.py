@@ -18,6 +18,7 @@ from joblane.api.context import ApiContext, ApiSettings
 from joblane.app import Joblane
 from joblane.core.job import Job, JobStamp
 from joblane.core.principal import ADMIN, READ, WRITE
+from joblane.service.batches import BatchService
 from joblane.service.changes import ChangeFeed
 from joblane.service.jobs import JobService
 from joblane.service.keys import KeyService
@@ -42,6 +43,7 @@ class Api:
     changes: ChangeFeed
     jobs: JobService
     keys: KeyService
+    batches: BatchService
 
     async def submit(self, headers: Headers, type_: str = "noop", **body: Any) -> JSON:
         """POST /v1/jobs and return the job (asserting the 202)."""
@@ -78,16 +80,19 @@ async def serve(
     storage: Storage, registry: Joblane = apps.app, settings: ApiSettings = SETTINGS
 ) -> AsyncIterator[Api]:
     """Wire the app as production does (see `joblane.server.runtime`), minus the lifespan."""
-    changes = ChangeFeed(storage)
+    changes = ChangeFeed(storage.jobs_versions)
+    batch_changes = ChangeFeed(storage.batches_versions, interval=0.05)
     jobs = JobService(storage, registry, changes)
     keys = KeyService(storage)
-    app = create_app(ApiContext(storage, jobs, keys, settings))
+    batches = BatchService(storage, registry, batch_changes, max_items=100_000)
+    app = create_app(ApiContext(storage, jobs, keys, settings, batches))
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(client, storage, registry, changes, jobs, keys)
+            yield Api(client, storage, registry, changes, jobs, keys, batches)
     finally:
         await changes.close()
+        await batch_changes.close()
 
 
 @contextlib.asynccontextmanager

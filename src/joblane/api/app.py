@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from joblane.api.context import ApiContext
 from joblane.api.errors import http_error, joblane_error
 from joblane.api.middleware import RequestIdMiddleware
-from joblane.api.routes import events, jobs, meta
+from joblane.api.routes import batches, events, jobs, meta
 from joblane.core.errors import JoblaneError
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -20,7 +20,7 @@ Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 def create_app(ctx: ApiContext | None, lifespan: Lifespan | None = None) -> Starlette:
     app = Starlette(
-        routes=[*jobs.routes, *events.routes, *meta.routes],
+        routes=[*jobs.routes, *batches.routes, *events.routes, *meta.routes],
         middleware=[Middleware(RequestIdMiddleware)],
         exception_handlers={JoblaneError: joblane_error, HTTPException: http_error},
         lifespan=lifespan,

@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from joblane.api.auth import authenticate
 from joblane.core.principal import Principal
+from joblane.service.batches import BatchService
 from joblane.service.jobs import JobService
 from joblane.service.keys import KeyService
 from joblane.storage.base import Storage
@@ -17,6 +18,7 @@ from joblane.storage.base import Storage
 class ApiSettings:
     max_body_bytes: int = 1024 * 1024
     max_wait: float = 60.0
+    max_batch_bytes: int = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,7 @@ class ApiContext:
     jobs: JobService
     keys: KeyService
     settings: ApiSettings
+    batches: BatchService
 
 
 def api_context(request: Request) -> ApiContext:

@@ -2,43 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from joblane.api import schemas as s
+from joblane.api.openapi_batches import BATCH_OPERATIONS
+from joblane.api.openapi_types import FIELDS, PREFER, Operation, Param
 
 PROBLEM = "application/problem+json"
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
-    name: str
-    where: str  # path | query | header
-    description: str
-    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
-    required: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    responses: dict[int, type[BaseModel] | None]
-    body: type[BaseModel] | None = None
-    params: tuple[Param, ...] = ()
-    errors: tuple[int, ...] = (400, 401, 403, 404, 422, 500, 503)
-    auth: bool = True
-    media_type: str = "application/json"
-
-
 JOB_ID = Param("job_id", "path", "a job id: job_ + 26 Crockford base32 characters", required=True)
-PREFER = Param("Prefer", "header", "wait=N: wait up to N seconds for a change (long-poll)")
-FIELDS = Param("fields", "query", "comma-separated top-level fields")
 INCLUDE = Param("include", "query", "include=input adds the input")
 LIST_PARAMS = (
     Param("status", "query", "comma-separated statuses"),
@@ -170,12 +146,15 @@ def build(title: str = "Joblane", version: str = "1.0.0") -> dict[str, Any]:
         s.JobList,
         s.JobTypeList,
         s.Health,
+        s.SubmitBatchBody,
+        s.BatchOut,
+        s.BatchList,
     ]
     _, defs = models_json_schema(
         [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
     )
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in (*OPERATIONS, *BATCH_OPERATIONS):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",
@@ -226,8 +205,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if op.body is not None:
         spec["requestBody"] = {
-            "required": op.body is s.SubmitJobBody,
-            "content": {"application/json": {"schema": _ref(op.body)}},
+            "required": op.body in (s.SubmitJobBody, s.SubmitBatchBody),
+            "content": {"application/json": {"schema": _ref(op.body)}, **op.alt_bodies},
         }
     spec["security"] = [{"apiKey": []}, {"bearer": []}] if op.auth else []
     return spec

@@ -108,6 +108,124 @@ class JobTypeList(BaseModel):
     data: list[JobTypeOut]
 
 
+class BatchOptionsBody(BaseModel):
+    """Options of `POST /v1/batches` (JSON body fields, form fields, or query parameters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    max_concurrent: int | None = Field(
+        default=None, ge=1, le=10_000, description="items of this batch running at once"
+    )
+    priority: int = Field(default=0, ge=-100, le=100)
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=30 * 24 * 3600,
+        description="seconds; unfinished items are then cancelled",
+    )
+    callback_url: AnyHttpUrl | None = None
+    notification_enabled: bool = False
+
+
+class BatchItemBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=100)
+    input: dict[str, Any]
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict, max_length=MAX_METADATA_KEYS
+    )
+
+
+class SubmitBatchBody(BatchOptionsBody):
+    jobs: list[BatchItemBody] = Field(min_length=1)
+
+
+class BatchProgressOut(BaseModel):
+    percentage: float
+    completed: int
+    failed: int
+    pending: int
+    processing: int
+    cancelled: int
+    total: int
+
+
+class BatchTimingOut(BaseModel):
+    created_at: str
+    started_at: str | None
+    updated_at: str
+    completed_at: str | None
+    estimated_completion: str | None
+    deadline: str | None
+    elapsed_time: float
+    average_item_time: float | None
+
+
+class JobDetailOut(BaseModel):
+    job_id: str
+    status: Status
+    progress: dict[str, Any]
+    metadata: dict[str, str]
+    attempt: int
+    started_at: str | None
+    completed_at: str | None
+    error: JobErrorOut | None
+
+
+class ErrorSummaryOut(BaseModel):
+    error_type: str
+    count: int
+    affected_jobs: list[str]
+    affected_jobs_total: int
+    resolution: str | None
+
+
+class BatchConfigurationOut(BaseModel):
+    max_concurrent: int | None
+    priority: int
+    timeout: float | None
+    callback_url: str | None
+    notification_enabled: bool
+
+
+class ResponseMetadataOut(BaseModel):
+    request_id: str
+    api_version: str
+    cache_ttl: int
+    cache_remaining: int
+
+
+BatchStatusName = Literal["queued", "running", "paused", "completed", "failed", "cancelled"]
+
+
+class BatchOut(BaseModel):
+    id: str = Field(examples=["bat_01JD6X3K4M5N6P7Q8R9S0T1V2W"])
+    object: Literal["batch"]
+    name: str | None = None
+    status: BatchStatusName
+    status_reason: str | None = None
+    version: int
+    progress: BatchProgressOut
+    timing: BatchTimingOut
+    job_details: list[JobDetailOut] | None = Field(
+        default=None, description="only with include_job_details=true"
+    )
+    job_details_next_cursor: str | None = None
+    error_summary: list[ErrorSummaryOut] | None = Field(
+        default=None, description="omitted with include_errors=false or metrics_only=true"
+    )
+    batch_configuration: BatchConfigurationOut | None = None
+    metadata: ResponseMetadataOut
+
+
+class BatchList(BaseModel):
+    object: Literal["list"]
+    data: list[BatchOut]
+    next_cursor: str | None
+
+
 class Problem(BaseModel):
     type: str
     title: str

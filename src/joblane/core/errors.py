@@ -24,6 +24,14 @@ class InvalidId(JoblaneError):
     code = "INVALID_JOB_ID"
 
 
+class BatchNotFound(NotFound):
+    code = "BATCH_NOT_FOUND"
+
+
+class InvalidBatchId(InvalidId):
+    code = "INVALID_BATCH_ID"
+
+
 class ValidationFailed(JoblaneError):
     code = "VALIDATION_ERROR"
 

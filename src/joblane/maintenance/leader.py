@@ -10,6 +10,7 @@ from collections.abc import Callable
 from joblane.core import ids
 from joblane.core.job import JobStamp
 from joblane.core.retry import RetryPolicy
+from joblane.maintenance import batches
 from joblane.maintenance.rescuer import rescue_expired
 from joblane.storage.base import Storage
 
@@ -59,6 +60,8 @@ class Maintenance:
         if not self.is_leader:
             return
         await rescue_expired(self.storage, self.policy, on_change=self.on_change)
+        await batches.enforce_deadlines(self.storage)
+        await batches.settle(self.storage)
         if self._ticks % PURGE_EVERY == 0:
             await self.storage.idempotency_purge(limit=1000)
         self._ticks += 1

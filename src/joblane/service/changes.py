@@ -1,6 +1,6 @@
-"""Long-poll support: wait until a job's version changes, for many waiters at once.
+"""Long-poll support: wait until a job's (or a batch's) version changes, for many waiters.
 
-One poller per process asks storage for the versions of every watched job in one query, so a
+One poller per process asks storage for the versions of every watched id in one query, so a
 thousand waiting clients cost one query per tick, not a thousand.
 """
 
@@ -9,19 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 
-from joblane.storage.base import Storage
+Versions = Callable[[Sequence[str]], Awaitable[dict[str, int]]]
 
 
 class ChangeFeed:
-    def __init__(self, storage: Storage, interval: float = 0.05) -> None:
-        self._storage = storage
+    def __init__(self, versions: Versions, interval: float = 0.05) -> None:
+        self._versions = versions
         self._interval = interval
         self._waiters: dict[str, list[tuple[int, asyncio.Future[None]]]] = defaultdict(list)
         self._poller: asyncio.Task[None] | None = None
 
     async def wait_for_change(self, job_id: str, version: int, timeout: float) -> bool:
-        """True once `job_id` has a version other than `version` (or is gone); False on timeout."""
+        """True once `job_id` has a version other than `version` (or is gone); False on timeout.
+        (`job_id` is whatever id the feed's `versions` function knows: jobs or batches.)"""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         entry = (version, future)
         self._waiters[job_id].append(entry)
@@ -62,7 +64,7 @@ class ChangeFeed:
             await asyncio.sleep(self._interval)
             ids = list(self._waiters)
             try:
-                versions = await self._storage.jobs_versions(ids)
+                versions = await self._versions(ids)
             except Exception:  # storage hiccup: waiters time out or the next tick succeeds
                 continue
             for job_id in ids:

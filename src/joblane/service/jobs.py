@@ -177,6 +177,12 @@ class JobService:
         check_job_id(job_id)
         change = await self.storage.job_delete(job_id, who.visible_tenant)
         job = self._found(job_id, change.job)
+        if not change.changed and job.batch_id is not None:
+            raise Conflict(
+                f"Job '{job_id}' belongs to batch '{job.batch_id}'; its items are not deleted "
+                "one by one",
+                details={"job_id": job_id, "batch_id": job.batch_id},
+            )
         if not change.changed:
             raise Conflict(
                 f"Job '{job_id}' is {job.state}; only finished jobs can be deleted",

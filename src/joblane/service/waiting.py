@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from joblane.core.batch import BatchStatus
 from joblane.core.job import Job
 from joblane.storage.base import Storage
 
@@ -22,6 +23,13 @@ class WaitingReasons:
             return "scheduled"
         if job.type not in await self._served_types(now):
             return "no_worker_for_type"
+        if job.batch_id is not None:
+            batch = await self._storage.batch_get(job.batch_id, None)
+            if batch is not None and batch.status is BatchStatus.PAUSED:
+                return "batch_paused"
+            limit = None if batch is None else batch.max_concurrent
+            if batch is not None and limit is not None and batch.counts.running >= limit:
+                return "concurrency_limit"
         return "queue_backlog"
 
     async def _served_types(self, now: float) -> frozenset[str]:
