@@ -66,3 +66,40 @@ def fail(inp: Fail, ctx: JobContext) -> None:
 @app.job_type("crash", input=Empty, max_attempts=1)
 def crash(inp: Empty, ctx: JobContext) -> None:
     raise RuntimeError("secret internal detail /etc/passwd")
+
+
+# -- batches -----------------------------------------------------------------------------------
+FORMAT_ERROR = "FORMAT_ERROR"
+QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+LOOKUP_FAILED = "LOOKUP_FAILED"
+# resolutions the handler puts in its errors; LOOKUP_FAILED gets its hint from the registration
+ERROR_RESOLUTIONS = {
+    FORMAT_ERROR: "Ensure file is in a supported format",
+    QUOTA_EXCEEDED: "Wait for the quota to reset or raise it",
+}
+BATCH_ITEM_HINTS = {LOOKUP_FAILED: "Check that the record exists upstream"}
+
+
+class BatchItemInput(BaseModel):
+    index: int
+    seconds: float = 0.0
+    fail: str | None = None  # an error code to fail with (after sleeping)
+
+
+@app.job_type("batch_item", input=BatchItemInput, max_attempts=1, resolutions=BATCH_ITEM_HINTS)
+async def batch_item(inp: BatchItemInput, ctx: JobContext) -> dict[str, float | int]:
+    """Sleeps `seconds` (cancellable), then fails with `fail` or returns its index, its process
+    and when it started and ended (wall clock, comparable across worker processes)."""
+    started = time.time()
+    deadline = time.monotonic() + inp.seconds
+    while (left := deadline - time.monotonic()) > 0:
+        ctx.check_cancelled()
+        await asyncio.sleep(min(0.02, left))
+    if inp.fail:
+        raise JobError(
+            inp.fail,
+            f"item {inp.index} failed on purpose",
+            details={"index": inp.index},
+            resolution=ERROR_RESOLUTIONS.get(inp.fail),
+        )
+    return {"index": inp.index, "pid": os.getpid(), "started": started, "ended": time.time()}

@@ -7,7 +7,9 @@ from starlette.routing import Route
 
 import apps
 from api.conftest import Api, Headers, assert_problem
-from joblane.api.routes import events, jobs, meta
+from joblane.api.app import create_app
+from joblane.api.batch_query import BatchJobsQuery, BatchListQuery, BatchReadQuery
+from joblane.api.schemas import BatchOptionsBody
 
 JOB_SECTION = {
     ("post", "/v1/jobs"),
@@ -71,7 +73,7 @@ async def test_openapi_lists_every_route_the_app_serves(client: httpx.AsyncClien
     spec = await _spec(client)
     served = {
         (method.lower(), route.path)
-        for route in (*jobs.routes, *events.routes, *meta.routes)
+        for route in create_app(None).routes  # every route module the app mounts
         if isinstance(route, Route) and route.path not in ("/openapi.json", "/docs")
         for method in route.methods or ()
         if method != "HEAD"
@@ -150,3 +152,36 @@ async def test_openapi_documents_fields_and_include_wherever_a_job_is_returned(
     for method, path in [("post", "/v1/jobs"), ("get", "/v1/jobs"), ("get", "/v1/jobs/{job_id}")]:
         names = {param["name"] for param in paths[path][method]["parameters"]}
         assert {"fields", "include"} <= names, (method, path)
+
+
+async def test_openapi_documents_the_batch_section_as_the_api_reads_it(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = await _spec(client)
+    paths = spec["paths"]
+    assert isinstance(paths, dict)
+
+    def query_params(method: str, path: str) -> set[str]:
+        params = paths[path][method].get("parameters", [])
+        return {param["name"] for param in params if param["in"] == "query"}
+
+    assert query_params("get", "/v1/batches/{batch_id}") == set(BatchReadQuery.model_fields)
+    assert query_params("get", "/v1/batches/{batch_id}/jobs") == set(BatchJobsQuery.model_fields)
+    assert query_params("get", "/v1/batches") == set(BatchListQuery.model_fields)
+    assert query_params("post", "/v1/batches") == set(BatchOptionsBody.model_fields)
+    submit = paths["/v1/batches"]["post"]
+    assert set(submit["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-ndjson",
+        "multipart/form-data",
+    }
+    assert "202" in submit["responses"] and "413" in submit["responses"]
+    assert "415" in submit["responses"]
+    results = paths["/v1/batches/{batch_id}/results"]["get"]["responses"]["200"]
+    events_ = paths["/v1/batches/{batch_id}/events"]["get"]["responses"]["200"]
+    assert set(results["content"]) == {"application/x-ndjson"}
+    assert set(events_["content"]) == {"text/event-stream"}
+    retry = paths["/v1/batches/{batch_id}/retry-failed"]["post"]["responses"]
+    assert "202" in retry and "409" in retry
+    cancel = paths["/v1/batches/{batch_id}/cancel"]["post"]["responses"]
+    assert {"200", "202", "409"} <= set(cancel)

@@ -22,6 +22,8 @@ MOVES: dict[str, dict[str, JobState]] = {
         "job_cancelled": JobState.CANCELLED,
         "job_requeue": JobState.QUEUED,
         "job_release": JobState.QUEUED,
+        "batch_cancel_queued": JobState.CANCELLED,
+        "batch_retry_failed": JobState.QUEUED,
     },
     "joblane.storage.postgres": {
         "job_cancel_queued": JobState.CANCELLED,
@@ -32,6 +34,9 @@ MOVES: dict[str, dict[str, JobState]] = {
         "jobs_cancelled": JobState.CANCELLED,
         "jobs_requeue": JobState.QUEUED,
         "jobs_release": JobState.QUEUED,
+        "jobs_claim_limited": JobState.RUNNING,
+        "batch_cancel_queued": JobState.CANCELLED,
+        "batch_retry_failed": JobState.QUEUED,
     },
 }
 CASES = [(backend, name) for backend, moves in MOVES.items() for name in sorted(moves)]

@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 
 import orjson
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from joblane.api.http import PayloadTooLarge, UnsupportedMediaType, read_body, validation_errors
@@ -46,7 +47,9 @@ async def batch_submission(
         chunks = _limited(request.stream(), max_bytes)
         yield options, jsonl_items(chunks, max_line_bytes)
     elif content_type.lower() == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=20) as form:
+        _no_query_options(request, "form fields")
+        form = await _form(request)
+        try:
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
             upload = next((v for v in form.values() if isinstance(v, UploadFile)), None)
             if upload is None:
@@ -56,7 +59,10 @@ async def batch_submission(
                 )
             chunks = _limited(_file_chunks(upload.read), max_bytes)
             yield parse_options(fields, "body"), jsonl_items(chunks, max_line_bytes)
+        finally:
+            await form.close()
     elif "json" in content_type.lower():
+        _no_query_options(request, "JSON body")
         body = orjson_body(await read_body(request, max_bytes))
         jobs = body.pop("jobs", None)
         if not isinstance(jobs, list):
@@ -69,6 +75,36 @@ async def batch_submission(
         raise UnsupportedMediaType(
             "send application/json, application/x-ndjson or multipart/form-data, "
             f"not {content_type}"
+        )
+
+
+async def _form(request: Request) -> FormData:
+    """The multipart form; a malformed one (no boundary, broken parts, more than one file) is
+    the client's error, not a 500."""
+    try:
+        return await request.form(max_files=1, max_fields=20)
+    except HTTPException as exc:
+        raise ValidationFailed(
+            f"multipart body is not valid: {exc.detail}",
+            [{"loc": ["body"], "msg": str(exc.detail), "type": "multipart_invalid"}],
+        ) from None
+
+
+def _no_query_options(request: Request, where: str) -> None:
+    """Options go in the query string only with a JSONL body; with a JSON or multipart body a
+    query parameter would be silently ignored (a `max_concurrent` lost), so it is refused."""
+    names = list(request.query_params)
+    if names:
+        raise ValidationFailed(
+            f"query parameter '{names[0]}': with a {where}, options go in the {where}",
+            [
+                {
+                    "loc": ["query", name],
+                    "msg": f"options go in the {where}",
+                    "type": "extra_forbidden",
+                }
+                for name in names
+            ],
         )
 
 
@@ -162,7 +198,7 @@ def _metadata(value: Any, loc: Loc) -> dict[str, str]:
     if len(value) > MAX_METADATA_KEYS:
         _bad(loc, ("metadata",), f"at most {MAX_METADATA_KEYS} keys", "too_long")
     for key, item in value.items():
-        if not _METADATA_KEY.match(key):
+        if not _METADATA_KEY.fullmatch(key):  # `$` alone would let a final newline in
             _bad(loc, ("metadata", key), "keys are 1-64 of A-Z a-z 0-9 _ . : -", "string_pattern")
         if not isinstance(item, str) or len(item) > 500 or "\x00" in item:
             _bad(loc, ("metadata", key), "a string of at most 500 characters", "string_type")

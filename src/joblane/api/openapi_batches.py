@@ -33,13 +33,13 @@ JSONL_BODIES: dict[str, dict[str, Any]] = {
 ACTION_ERRORS = (400, 401, 403, 404, 409, 500, 503)
 
 
-def _action(path: str, op_id: str, summary: str, status: int = 200) -> Operation:
+def _action(path: str, op_id: str, summary: str, *statuses: int) -> Operation:
     return Operation(
         "post",
         f"/v1/batches/{{batch_id}}/{path}",
         op_id,
         summary,
-        {status: s.BatchOut},
+        {status: s.BatchOut for status in statuses or (200,)},
         params=(BATCH_ID,),
         errors=ACTION_ERRORS,
         body=s.CancelBody if path == "cancel" else None,
@@ -88,7 +88,13 @@ BATCH_OPERATIONS: tuple[Operation, ...] = (
     ),
     _action("pause", "pauseBatch", "Pause: no new item starts; running ones finish"),
     _action("resume", "resumeBatch", "Resume a paused batch"),
-    _action("cancel", "cancelBatch", "Cancel every unfinished item"),
+    _action(
+        "cancel",
+        "cancelBatch",
+        "Cancel: queued items at once, running ones cooperatively (202 until they stopped)",
+        200,
+        202,
+    ),
     _action("retry-failed", "retryFailedBatchItems", "Re-queue the failed items", 202),
     Operation(
         "get",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from joblane.core.batch import Batch, ErrorGroup, estimated_completion
+from joblane.core.batch import Batch, BatchControl, ErrorGroup, estimated_completion
 from joblane.core.clock import to_rfc3339
 from joblane.core.estimates import MAX_POLL, MIN_POLL
 from joblane.core.job import Job
@@ -41,6 +41,7 @@ def batch_body(
         "name": batch.name,
         "status": batch.status.value,
         "status_reason": batch.control_reason,
+        "cancel_requested": batch.control is BatchControl.CANCELLED,
         "version": batch.version,
         "progress": progress_body(batch),
         "timing": timing_body(batch, now),
@@ -148,6 +149,6 @@ def result_line(item: ItemResult) -> dict[str, Any]:
     line: dict[str, Any] = {"id": item.id, "status": item.state.value}
     if item.state is JobState.COMPLETED:
         line["result"] = item.result
-    elif item.error is not None and item.state is not JobState.QUEUED:
+    elif item.state in (JobState.FAILED, JobState.CANCELLED):
         line["error"] = item.error
     return line

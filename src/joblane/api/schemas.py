@@ -206,6 +206,7 @@ class BatchOut(BaseModel):
     name: str | None = None
     status: BatchStatusName
     status_reason: str | None = None
+    cancel_requested: bool = False
     version: int
     progress: BatchProgressOut
     timing: BatchTimingOut

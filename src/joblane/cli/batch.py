@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -13,11 +14,17 @@ WAIT_SECONDS = 25
 TIMEOUT = httpx.Timeout(10.0, read=WAIT_SECONDS + 15.0)
 
 
-def _client(url: str, api_key: str | None) -> httpx.Client:
+@contextlib.contextmanager
+def _client(url: str, api_key: str | None) -> Iterator[httpx.Client]:
+    """A client of the API; a transport failure (refused, timed out…) is a one-line error."""
     headers = {"User-Agent": "joblane-cli"}
     if api_key:
         headers["X-API-Key"] = api_key
-    return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT)
+    try:
+        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT) as client:
+            yield client
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"{url}: {type(exc).__name__}: {exc}") from None
 
 
 def _checked(response: httpx.Response) -> dict[str, Any]:
@@ -129,7 +136,9 @@ def _print_status(body: dict[str, Any]) -> None:
         f"  total {p['total']}  completed {p['completed']}  failed {p['failed']}  "
         f"cancelled {p['cancelled']}  pending {p['pending']}  processing {p['processing']}"
     )
-    click.echo(f"  elapsed {t['elapsed_time']:.1f}s  average item {t['average_item_time']}s")
+    average = t.get("average_item_time")
+    shown = "-" if average is None else f"{average}s"
+    click.echo(f"  elapsed {t['elapsed_time']:.1f}s  average item {shown}")
     if t.get("estimated_completion"):
         click.echo(f"  estimated completion {t['estimated_completion']}")
     if body.get("status_reason"):

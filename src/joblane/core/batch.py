@@ -114,8 +114,10 @@ class Batch:
 def batch_status(
     control: BatchControl, counts: BatchCounts, started_at: float | None
 ) -> BatchStatus:
-    if control is BatchControl.CANCELLED:
+    if control is BatchControl.CANCELLED and counts.running == 0:
         return BatchStatus.CANCELLED
+    if control is BatchControl.CANCELLED:  # like a job: running until its items have stopped
+        return BatchStatus.RUNNING
     if counts.unfinished == 0:
         if counts.total > 0 and counts.failed == counts.total:
             return BatchStatus.FAILED

@@ -75,7 +75,22 @@ class BatchService:
         if batch.counts.failed == 0:
             return []
         groups = await self.storage.batch_error_groups(batch.id, ERROR_CODES_SHOWN)
-        return [group if group.resolution else _with_hint(group, self.registry) for group in groups]
+        return [group if group.resolution else await self._with_hint(group) for group in groups]
+
+    async def _with_hint(self, group: ErrorGroup) -> ErrorGroup:
+        """The registered hint for the group's code: of the failed items' own type (two types
+        may register the same code), else of any type that registers one."""
+        names = self.registry.names()
+        if group.sample_job_ids:
+            sample = await self.storage.job_get(group.sample_job_ids[0], None)
+            if sample is not None:
+                names = [sample.type, *names]
+        for name in names:
+            job_type = self.registry.get(name)
+            if job_type is not None and group.code in job_type.resolutions:
+                resolution = job_type.resolutions[group.code]
+                return ErrorGroup(group.code, group.count, group.sample_job_ids, resolution)
+        return group
 
     async def items(
         self,
@@ -135,6 +150,8 @@ class BatchService:
         batch = await self._find(who, batch_id)
         if batch.terminal:
             raise _conflict(batch, VERBS[target], f"it is {batch.status}")
+        if batch.control is BatchControl.CANCELLED and target is not BatchControl.CANCELLED:
+            raise _conflict(batch, VERBS[target], "it was cancelled")
         if batch.control is target:
             return batch  # asked twice: same answer, no change
         change = await self.storage.batch_set_control(batch.id, who.visible_tenant, target, reason)
@@ -179,12 +196,3 @@ def _conflict(batch: Batch, verb: str, why: str) -> Conflict:
         f"Batch '{batch.id}' cannot be {verb}: {why}",
         details={"batch_id": batch.id, "status": batch.status.value},
     )
-
-
-def _with_hint(group: ErrorGroup, registry: Joblane) -> ErrorGroup:
-    for name in registry.names():
-        job_type = registry.get(name)
-        if job_type is not None and group.code in job_type.resolutions:
-            resolution = job_type.resolutions[group.code]
-            return ErrorGroup(group.code, group.count, group.sample_job_ids, resolution)
-    return group

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from joblane.app import Joblane, JobType
 from joblane.core import ids
+from joblane.core.batch import BatchControl
 from joblane.core.errors import (
     Conflict,
     IdempotencyMismatch,
@@ -162,6 +163,7 @@ class JobService:
     async def retry(self, who: Principal, job_id: str) -> Job:
         who.require(WRITE)
         check_job_id(job_id)
+        await self._refuse_if_batch_cancelled(job_id, who)
         change = await self.storage.job_retry(job_id, who.visible_tenant)
         job = self._found(job_id, change.job)
         if not change.changed:
@@ -171,6 +173,18 @@ class JobService:
             )
         self.changes.notify(job.id, job.version)
         return job
+
+    async def _refuse_if_batch_cancelled(self, job_id: str, who: Principal) -> None:
+        """An item of a cancelled batch stays cancelled: the batch is over."""
+        job = await self.storage.job_get(job_id, who.visible_tenant)
+        if job is None or job.batch_id is None:
+            return
+        batch = await self.storage.batch_get(job.batch_id, None)
+        if batch is not None and batch.control is BatchControl.CANCELLED:
+            raise Conflict(
+                f"Job '{job_id}' belongs to batch '{job.batch_id}', which was cancelled",
+                details={"job_id": job_id, "batch_id": job.batch_id},
+            )
 
     async def delete(self, who: Principal, job_id: str) -> None:
         who.require(WRITE)

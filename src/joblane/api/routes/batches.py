@@ -25,11 +25,13 @@ from joblane.api.present import job_body
 from joblane.api.present_batch import BatchView, batch_body, cache_ttl, result_line
 from joblane.api.schemas import CancelBody
 from joblane.core.batch import Batch
+from joblane.core.principal import WRITE
 from joblane.service.batches import BatchService
 
 
 async def submit(request: Request) -> Response:
     ctx, who = await caller(request)
+    who.require(WRITE)  # before reading (possibly hundreds of MB of) a body it may not send
     limits = ctx.settings
     async with batch_submission(request, limits.max_batch_bytes, limits.max_body_bytes) as (
         options,
@@ -104,7 +106,7 @@ async def cancel(request: Request) -> Response:
     ctx, who = await caller(request)
     body = await parse_json_body(request, CancelBody, ctx.settings.max_body_bytes, optional=True)
     batch = await ctx.batches.cancel(who, request.path_params["batch_id"], body.reason)
-    return _batch_response(ctx, request, batch, 200)
+    return _batch_response(ctx, request, batch, 200 if batch.terminal else 202)
 
 
 async def retry_failed(request: Request) -> Response:

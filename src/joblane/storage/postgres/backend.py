@@ -3,6 +3,7 @@
 Claims take k jobs in one `FOR UPDATE SKIP LOCKED` statement; outcomes, heartbeats and progress
 are written k at a time through `unnest` arrays; idle workers sleep on LISTEN/NOTIFY. Every
 connection failure surfaces as `Unavailable` (the API's 503) and the pool reconnects by itself.
+Batch operations live in `batches.py` (`PostgresBatches`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from joblane.storage.params import (
     WorkerRecord,
 )
 from joblane.storage.postgres import ops
+from joblane.storage.postgres.batches import PostgresBatches
 from joblane.storage.postgres.connection import (
     Conn,
     PostgresOptions,
@@ -47,7 +49,7 @@ Q = load_positional("joblane.storage.postgres")
 MIGRATIONS_PACKAGE = "joblane.storage.postgres.migrations"
 
 
-class PostgresStorage:
+class PostgresStorage(PostgresBatches):
     def __init__(self, options: PostgresOptions) -> None:
         self.options = options
         self._pool: asyncpg.Pool | None = None
@@ -61,6 +63,7 @@ class PostgresStorage:
         )
         self._claim_generation = -1
         self._next_due: float | None = None
+        self._limited = False  # the last claim saw active batches with max_concurrent
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -182,8 +185,19 @@ class PostgresStorage:
             "lease_seconds": lease_seconds,
             "worker_id": worker_id,
         }
-        rows = await self._fetch("jobs_claim", **params)
-        jobs = sorted((job_from_record(r) for r in rows), key=_claim_order)
+        # Items of batches with max_concurrent come from a second, slower step, run only while
+        # such batches exist. Once seen, they go first: were they served from what the plain
+        # claim leaves, a backlog of other jobs would starve them (their limits cap them).
+        limited_first = self._limited
+        jobs = await self._claim_limited(params, limit) if limited_first else []
+        if len(jobs) < limit:
+            rows = await self._fetch("jobs_claim", **{**params, "limit": limit - len(jobs)})
+            jobs += [job_from_record(r) for r in rows]
+            if rows:
+                self._limited = bool(rows[0]["limited"])
+            if not limited_first and (self._limited or not rows):
+                jobs += await self._claim_limited(params, limit - len(jobs))
+        jobs.sort(key=_claim_order)
         if not jobs:
             self._next_due = await self._seconds_until_due(types)
         return jobs

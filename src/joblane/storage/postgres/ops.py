@@ -109,19 +109,24 @@ async def cancel(conn: Conn, job_id: str, tenant_id: str | None, reason: str | N
 
 
 async def retry(conn: Conn, job_id: str, tenant_id: str | None) -> Change:
+    """A retried item re-opens its batch if it had settled (so the gated claim sees it again)."""
+    batch = await _fetch(conn, "job_batch_lock", id=job_id)
     job = await _owned(conn, job_id, tenant_id)
     if job is None:
         return Change(None, changed=False)
     changed = await _one(conn, "job_retry", id=job_id)
     if changed is not None:
+        if batch:
+            await _fetch(conn, "batch_unsettle", id=batch[0]["id"])
         await _fetch(conn, "notify_jobs")
     return Change(changed or job, changed=changed is not None)
 
 
 async def delete(conn: Conn, job_id: str, tenant_id: str | None) -> Change:
+    """Items of a batch stay as long as their batch: its totals never change."""
     job = await _owned(conn, job_id, tenant_id)
-    if job is None:
-        return Change(None, changed=False)
+    if job is None or job.batch_id is not None:
+        return Change(job, changed=False)
     q = Q["job_delete"]
     status = await conn.execute(q.sql, *q.args({"id": job_id}))
     return Change(job, changed=status.endswith(" 1"))

@@ -49,8 +49,13 @@ CREATE TABLE jobs (
     autovacuum_vacuum_cost_delay = 0
 );
 
--- Hot index: only queued rows; finished jobs never enter it.
-CREATE INDEX jobs_claimable ON jobs (priority DESC, scheduled_at, id) WHERE state = 'queued';
+-- Hot index: only queued rows outside batches; finished jobs never enter it. A batch's queued
+-- items have their own (`jobs_batch_claimable`), so that those of a paused or
+-- concurrency-limited batch never lie in a claim's way.
+CREATE INDEX jobs_claimable ON jobs (priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NULL;
+CREATE INDEX jobs_batch_claimable ON jobs (batch_id, priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NOT NULL;
 -- Rescuer: running rows only (lease_expires_at is deliberately not indexed: heartbeats stay HOT).
 CREATE INDEX jobs_running ON jobs (id) WHERE state = 'running';
 CREATE INDEX jobs_by_tenant ON jobs (tenant_id, id COLLATE "C");

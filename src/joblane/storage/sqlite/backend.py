@@ -17,22 +17,27 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from joblane.core.batch import Batch, BatchControl, ErrorGroup, NewBatch
 from joblane.core.clock import Clock, SystemClock
 from joblane.core.errors import Unavailable
 from joblane.core.job import Job, JobStamp, Lease, NewJob
 from joblane.storage import migrate as migrations
+from joblane.storage.base import BatchUpload
 from joblane.storage.params import (
     ApiKeyRecord,
+    BatchChange,
+    BatchFilter,
     Change,
     HeartbeatResult,
     IdempotentInsert,
+    ItemResult,
     JobFilter,
     Outcome,
     ProgressUpdate,
     WorkerRecord,
 )
 from joblane.storage.sqlfiles import load
-from joblane.storage.sqlite import ops
+from joblane.storage.sqlite import batches, ops
 from joblane.storage.sqlite.connection import SqliteOptions, connect
 from joblane.storage.sqlite.listing import list_query
 from joblane.storage.sqlite.rows import dumps, job_from_row, key_from_row, worker_from_row
@@ -169,16 +174,19 @@ class SqliteStorage:
     async def jobs_claim(
         self, worker_id: str, types: Sequence[str], limit: int, lease_seconds: float
     ) -> list[Job]:
+        types_json = dumps(list(types))
         params = {
             "worker_id": worker_id,
-            "types": dumps(list(types)),
+            "types": types_json,
             "limit": limit,
             "lease_seconds": lease_seconds,
             "token": secrets.token_hex(12),
         }
 
         def claim(conn: sqlite3.Connection) -> list[Job]:
-            rows = conn.execute(Q["jobs_claim"], {**params, "now": self.now()}).fetchall()
+            now = self.now()
+            picked = batches.claim_picks(conn, types_json, limit, now)
+            rows = conn.execute(Q["jobs_claim"], {**params, "now": now, "picked": picked})
             return sorted((job_from_row(r) for r in rows), key=_claim_order)
 
         return await self._write(claim)
@@ -234,6 +242,52 @@ class SqliteStorage:
             self._read(lambda c: c.execute(Q["jobs_claimable_exists"], params).fetchone())
             is not None
         )
+
+    # -- batches -----------------------------------------------------------------------------
+    async def batch_open(self, batch: NewBatch) -> BatchUpload:
+        return batches.SqliteBatchUpload(self._writer, batch, self.now, self._inserted.set)
+
+    async def batch_get(self, batch_id: str, tenant_id: str | None) -> Batch | None:
+        return self._read(lambda c: batches.get(c, batch_id, tenant_id))
+
+    async def batches_list(self, query: BatchFilter) -> list[Batch]:
+        return self._read(lambda c: batches.listed(c, query))
+
+    async def batches_versions(self, batch_ids: Sequence[str]) -> dict[str, int]:
+        params = {"ids": dumps(list(batch_ids))}
+        return {row[0]: row[1] for row in self._all("batches_versions", params)}
+
+    async def batch_error_groups(self, batch_id: str, limit: int) -> list[ErrorGroup]:
+        return self._read(lambda c: batches.error_groups(c, batch_id, limit))
+
+    async def batch_set_control(
+        self, batch_id: str, tenant_id: str | None, target: BatchControl, reason: str | None
+    ) -> BatchChange:
+        change = await self._write(
+            lambda c: batches.set_control(c, batch_id, tenant_id, target, reason, self.now())
+        )
+        if change.changed and target is BatchControl.ACTIVE:
+            self._inserted.set()
+        return change
+
+    async def batch_retry_failed(self, batch_id: str, tenant_id: str | None) -> BatchChange:
+        change = await self._write(
+            lambda c: batches.retry_failed(c, batch_id, tenant_id, self.now())
+        )
+        if change.changed:
+            self._inserted.set()
+        return change
+
+    async def batch_results(
+        self, batch_id: str, after_id: str | None, limit: int
+    ) -> list[ItemResult]:
+        return await self._scan(lambda c: batches.results(c, batch_id, after_id, limit))
+
+    async def batches_past_deadline(self, limit: int) -> list[Batch]:
+        return self._read(lambda c: batches.past_deadline(c, limit, self.now()))
+
+    async def batches_settle(self, limit: int) -> list[str]:
+        return await self._write(lambda c: batches.settle(c, limit, self.now()))
 
     # -- maintenance -------------------------------------------------------------------------
     async def jobs_expired_leases(self, limit: int) -> list[Job]:

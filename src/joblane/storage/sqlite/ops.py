@@ -19,6 +19,7 @@ from joblane.storage.params import (
     WorkerRecord,
 )
 from joblane.storage.sqlfiles import load
+from joblane.storage.sqlite import batches
 from joblane.storage.sqlite.rows import dumps, job_from_row, new_job_params
 
 Q = load("joblane.storage.sqlite")
@@ -119,6 +120,8 @@ def cancel(
 def retry(conn: sqlite3.Connection, job_id: str, tenant_id: str | None, now: float) -> Change:
     job = _guarded(conn, "job_retry", job_id, tenant_id, now=now)
     if job is not None:
+        if job.batch_id is not None:
+            batches.item_retried(conn, job.batch_id, job)
         return Change(job, changed=True)
     return Change(_get_owned(conn, job_id, tenant_id), changed=False)
 
@@ -127,6 +130,8 @@ def delete(conn: sqlite3.Connection, job_id: str, tenant_id: str | None) -> Chan
     job = _get_owned(conn, job_id, tenant_id)
     if job is None:
         return Change(None, changed=False)
+    if job.batch_id is not None:  # a batch's items stay: its total never changes
+        return Change(job, changed=False)
     deleted = conn.execute(Q["job_delete"], {"id": job_id}).rowcount == 1
     return Change(job, changed=deleted)
 

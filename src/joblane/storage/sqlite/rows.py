@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from joblane.core.job import Job, NewJob
-from joblane.storage.params import ApiKeyRecord, WorkerRecord
+from joblane.core.states import JobState
+from joblane.storage.params import ApiKeyRecord, ItemResult, WorkerRecord
 from joblane.storage.rowmap import JobReader
 
 
@@ -40,6 +41,33 @@ def new_job_params(job: NewJob, now: float) -> dict[str, Any]:
         "now": now,
         "scheduled_at": max(now, job.run_at) if job.run_at is not None else now,
     }
+
+
+def staging_params(batch_id: str, job: NewJob, now: float) -> dict[str, Any]:
+    """A batch item staged for `batch_id`: it becomes a queued job when the batch commits."""
+    return {
+        "batch_id": batch_id,
+        "id": job.id,
+        "tenant_id": job.tenant_id,
+        "type": job.type,
+        "priority": job.priority,
+        "input": dumps(job.input),
+        "metadata": dumps(job.metadata),
+        "max_attempts": job.max_attempts,
+        "timeout": job.timeout,
+        "callback_url": job.callback_url,
+        "now": now,
+    }
+
+
+def item_result_from_row(row: sqlite3.Row) -> ItemResult:
+    id_, state, result, error = row
+    return ItemResult(
+        id=id_,
+        state=JobState(state),
+        result=None if result is None else orjson.loads(result),
+        error=None if error is None else orjson.loads(error),
+    )
 
 
 def key_from_row(row: sqlite3.Row) -> ApiKeyRecord:

@@ -37,7 +37,8 @@ CREATE TABLE jobs (
     CHECK ((state = 'running') = (lease_token IS NOT NULL))
 ) STRICT;
 
-CREATE INDEX jobs_claimable ON jobs (priority DESC, scheduled_at, id) WHERE state = 'queued';
+CREATE INDEX jobs_claimable ON jobs (priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NULL;
 CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_by_tenant ON jobs (tenant_id, id);
 CREATE INDEX jobs_by_tenant_state ON jobs (tenant_id, state, id);
@@ -152,6 +153,11 @@ CREATE TABLE batch_staging (
     staged_at REAL NOT NULL,
     PRIMARY KEY (batch_id, id)
 ) STRICT, WITHOUT ROWID;
+
+-- Queued items of a batch in claim order: a claim takes a few items of each batch that has
+-- max_concurrent without walking the batch, and a batch cancel finds its queued items.
+CREATE INDEX jobs_batch_queued ON jobs (batch_id, priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NOT NULL;
 
 CREATE TRIGGER jobs_batch_counts AFTER UPDATE OF state ON jobs
 WHEN NEW.batch_id IS NOT NULL AND NEW.state <> OLD.state

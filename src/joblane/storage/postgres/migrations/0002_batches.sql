@@ -121,3 +121,12 @@ CREATE TRIGGER jobs_batch_counts AFTER UPDATE ON jobs
 DROP INDEX jobs_by_batch;
 CREATE INDEX jobs_by_batch ON jobs (batch_id, id COLLATE "C") INCLUDE (state)
     WHERE batch_id IS NOT NULL;
+
+-- Queued jobs in claim order, split in two so that the queued items of a paused or
+-- concurrency-limited batch never lie in a claim's way: jobs outside batches, and each batch's
+-- items under its own key (a claim visits only the batches it may take items from).
+DROP INDEX jobs_claimable;
+CREATE INDEX jobs_claimable ON jobs (priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NULL;
+CREATE INDEX jobs_batch_claimable ON jobs (batch_id, priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NOT NULL;

@@ -66,6 +66,17 @@ CREATE TABLE batch_staging (
     PRIMARY KEY (batch_id, id)
 ) STRICT, WITHOUT ROWID;
 
+-- Queued jobs in claim order, split in two so that the queued items of a paused or
+-- concurrency-limited batch never lie in a claim's way: jobs outside batches, and each batch's
+-- items under its own key (a claim visits only the batches it may take items from).
+DROP INDEX jobs_claimable;
+CREATE INDEX jobs_claimable ON jobs (priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NULL;
+-- Queued items of a batch in claim order: a claim takes a few items of each batch that has
+-- max_concurrent without walking the batch, and a batch cancel finds its queued items.
+CREATE INDEX jobs_batch_queued ON jobs (batch_id, priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NOT NULL;
+
 CREATE TRIGGER jobs_batch_counts AFTER UPDATE OF state ON jobs
 WHEN NEW.batch_id IS NOT NULL AND NEW.state <> OLD.state
 BEGIN
