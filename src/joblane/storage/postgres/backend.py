@@ -192,10 +192,9 @@ class PostgresStorage(PostgresBatches):
         jobs = await self._claim_limited(params, limit) if limited_first else []
         if len(jobs) < limit:
             rows = await self._fetch("jobs_claim", **{**params, "limit": limit - len(jobs)})
-            jobs += [job_from_record(r) for r in rows]
-            if rows:
-                self._limited = bool(rows[0]["limited"])
-            if not limited_first and (self._limited or not rows):
+            self._limited = bool(rows[0]["limited"])  # one row even when nothing was claimed
+            jobs += [job_from_record(r) for r in rows if r["id"] is not None]
+            if self._limited and not limited_first:
                 jobs += await self._claim_limited(params, limit - len(jobs))
         jobs.sort(key=_claim_order)
         if not jobs:

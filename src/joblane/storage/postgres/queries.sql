@@ -92,8 +92,9 @@ DELETE FROM jobs WHERE id = :id AND state IN ('completed', 'failed', 'cancelled'
 -- name: jobs_claim
 -- Jobs outside batches (`jobs_claimable`) and items of open batches (active, not limited:
 -- `jobs_batch_claimable`, batch by batch in priority order), each locked as scanned, then the
--- best `limit` of both. Items of paused or limited batches are never visited; `limited`,
--- evaluated once per statement, says whether `jobs_claim_limited` has batches to look at.
+-- best `limit` of both. Items of paused or limited batches are never visited. `limited`,
+-- evaluated once per statement, says whether `jobs_claim_limited` has batches to look at: one
+-- row carries it even when nothing was claimed (its job columns are then NULL).
 WITH loose AS (
     SELECT id, priority, scheduled_at FROM jobs
     WHERE state = 'queued' AND batch_id IS NULL AND scheduled_at <= joblane_now()
@@ -118,13 +119,17 @@ WITH loose AS (
     SELECT id FROM (SELECT * FROM loose UNION ALL SELECT * FROM items) AS c
     ORDER BY priority DESC, scheduled_at, id
     LIMIT :limit
+), claimed AS (
+    UPDATE jobs SET state = 'running', version = version + 1, started_at = joblane_now(),
+        updated_at = joblane_now(), lease_token = :token,
+        lease_expires_at = joblane_now() + :lease_seconds, worker_id = :worker_id
+    FROM picked WHERE jobs.id = picked.id
+    RETURNING jobs.*
 )
-UPDATE jobs SET state = 'running', version = version + 1, started_at = joblane_now(),
-    updated_at = joblane_now(), lease_token = :token,
-    lease_expires_at = joblane_now() + :lease_seconds, worker_id = :worker_id
-FROM picked WHERE jobs.id = picked.id
-RETURNING jobs.*, (SELECT EXISTS (SELECT 1 FROM batches WHERE settled_at IS NULL
-    AND control = 'active' AND max_concurrent IS NOT NULL)) AS limited
+SELECT claimed.*, flag.limited
+FROM (SELECT EXISTS (SELECT 1 FROM batches WHERE settled_at IS NULL AND control = 'active'
+        AND max_concurrent IS NOT NULL) AS limited) AS flag
+LEFT JOIN claimed ON true
 
 -- name: batches_limited_lock
 -- Active limited batches that may have room, held until the claim of their items commits:
@@ -203,7 +208,9 @@ UPDATE jobs SET state = 'completed', version = version + 1, result = o.result::j
 FROM unnest(:ids::text[], :tokens::text[], :results::text[]) AS o(id, token, result)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
+    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
+    AS frees_slot
 
 -- name: jobs_fail
 UPDATE jobs SET state = 'failed', version = version + 1, error = o.error::json,
@@ -215,7 +222,9 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
     AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
+    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
+    AS frees_slot
 
 -- name: jobs_cancelled
 UPDATE jobs SET state = 'cancelled', version = version + 1, error = o.error::json,
@@ -225,7 +234,9 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
     AS o(id, token, error, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
+    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
+    AS frees_slot
 
 -- name: jobs_requeue
 UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
@@ -239,7 +250,9 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :delays::float8[], :
     AS o(id, token, error, delay, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
+    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
+    AS frees_slot
 
 -- name: jobs_release
 UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = joblane_now(),
@@ -249,7 +262,9 @@ UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = joblane_
 FROM unnest(:ids::text[], :tokens::text[]) AS o(id, token)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
+    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
+    AS frees_slot
 
 -- name: jobs_cancel_requested
 SELECT id FROM jobs WHERE id = ANY(:ids::text[]) AND state = 'running' AND cancel_requested

@@ -58,6 +58,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM new_rows WHERE batch_id IS NOT NULL) THEN
         RETURN NULL;
     END IF;
+    -- an item of an active batch with max_concurrent stopped running: a slot is free, and idle
+    -- workers (which skip such batches while they are full) must hear of it
+    IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id
+               JOIN batches b ON b.id = n.batch_id
+               WHERE o.state = 'running' AND n.state <> 'running'
+                   AND b.max_concurrent IS NOT NULL AND b.control = 'active') THEN
+        PERFORM pg_notify('joblane_jobs', '');
+    END IF;
     -- rows in batch_id order: two statements touching the same batches lock them in one order
     INSERT INTO batch_counts AS c (batch_id, shard, queued, running, completed, failed,
         cancelled, changes, first_started_at, last_finished_at, item_seconds, timed_items)
