@@ -245,7 +245,9 @@ def test_max_concurrent_holds_across_three_worker_processes(
         if now["pending"] and not reasons:
             queued = client.get(f"/v1/batches/{batch_id}/jobs", params={"status": "queued"})
             for job in queued.json()["data"][:1]:
-                reasons.add(client.get(f"/v1/jobs/{job['id']}").json()["waiting_reason"])
+                latest = client.get(f"/v1/jobs/{job['id']}").json()
+                if latest["status"] == "queued":  # it may have been claimed in between
+                    reasons.add(latest["waiting_reason"])
         time.sleep(0.02)
     final = wait_finished(client, batch_id, timeout=30)
     assert final["status"] == "completed" and final["progress"]["completed"] == total
