@@ -171,14 +171,12 @@ async def finish(conn: Conn, outcomes: Sequence[Outcome]) -> dict[str, JobStamp]
     if reported:
         await progress(conn, reported)
     done: dict[str, JobStamp] = {}
-    frees_slot = False  # an item of a max_concurrent batch stopped: idle workers may take one
     groups: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         groups.setdefault(_query_for(outcome), []).append(outcome)
     for query, group in groups.items():
         for row in await _fetch(conn, query, **_finish_params(group)):
             done[row[0]] = _stamp(row)
-            frees_slot = frees_slot or row["frees_slot"]
     blocked = [
         o for o in outcomes
         if o.lease.job_id not in done and o.state in CANCEL_WINS_OVER
@@ -186,8 +184,7 @@ async def finish(conn: Conn, outcomes: Sequence[Outcome]) -> dict[str, JobStamp]
     if blocked:
         for row in await _fetch(conn, "jobs_cancelled", **_finish_params(blocked)):
             done[row[0]] = _stamp(row)
-            frees_slot = frees_slot or row["frees_slot"]
-    if frees_slot or any(job.state is JobState.QUEUED for job in done.values()):
+    if any(job.state is JobState.QUEUED for job in done.values()):
         await _fetch(conn, "notify_jobs")
     return done
 

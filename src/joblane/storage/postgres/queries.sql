@@ -208,9 +208,7 @@ UPDATE jobs SET state = 'completed', version = version + 1, result = o.result::j
 FROM unnest(:ids::text[], :tokens::text[], :results::text[]) AS o(id, token, result)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
-    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
-    AS frees_slot
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_fail
 UPDATE jobs SET state = 'failed', version = version + 1, error = o.error::json,
@@ -222,9 +220,7 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
     AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
-    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
-    AS frees_slot
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_cancelled
 UPDATE jobs SET state = 'cancelled', version = version + 1, error = o.error::json,
@@ -234,9 +230,7 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
     AS o(id, token, error, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
-    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
-    AS frees_slot
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_requeue
 UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
@@ -250,9 +244,7 @@ FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :delays::float8[], :
     AS o(id, token, error, delay, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
-    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
-    AS frees_slot
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_release
 UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = joblane_now(),
@@ -262,9 +254,7 @@ UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = joblane_
 FROM unnest(:ids::text[], :tokens::text[]) AS o(id, token)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.batch_id IS NOT NULL
-    AND EXISTS (SELECT 1 FROM batches b WHERE b.id = jobs.batch_id AND b.max_concurrent > 0)
-    AS frees_slot
+RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 
 -- name: jobs_cancel_requested
 SELECT id FROM jobs WHERE id = ANY(:ids::text[]) AND state = 'running' AND cancel_requested
