@@ -3,6 +3,8 @@ listing batches and reading a batch's items in item order."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from factories import new_job
@@ -106,6 +108,43 @@ async def test_abort_leaves_no_batch_and_no_items(storage: Storage) -> None:
     assert await storage.jobs_claim("w1", ["noop"], 10, LEASE) == []
     assert await storage.batches_settle(10) == []
     # the storage is still usable: another batch uploads and commits normally
+    other, _ = await make_batch(storage, 2)
+    assert other.counts == BatchCounts(queued=2)
+
+
+async def test_abort_while_many_chunks_are_in_flight_leaves_nothing(storage: Storage) -> None:
+    """More chunks than the writer queues, added without waiting for the write, then aborted."""
+    spec = new_batch(TENANT)
+    items = batch_items(spec, 2000)
+    upload = await storage.batch_open(spec)
+    for start in range(0, 2000, 250):
+        await upload.add(items[start : start + 250])
+    await upload.abort()
+
+    assert await storage.batch_get(spec.id, None) is None
+    assert await batch_jobs(storage, spec.id) == []
+    assert await storage.job_get(items[-1].id, None) is None
+    other, _ = await make_batch(storage, 3)
+    assert other.counts == BatchCounts(queued=3)
+
+
+async def test_an_item_that_cannot_be_written_fails_the_whole_upload(storage: Storage) -> None:
+    """An item id already taken: the failure surfaces (on a later `add` or on `commit`), none
+    of the batch is written, and the storage goes on working."""
+    _, (taken,) = await make_batch(storage, 1)
+    spec = new_batch(TENANT)
+    items = batch_items(spec, 600)
+    items[450] = replace(items[450], id=taken)
+    upload = await storage.batch_open(spec)
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        for start in range(0, 600, 100):
+            await upload.add(items[start : start + 100])
+        await upload.commit()
+    await upload.abort()
+
+    assert await storage.batch_get(spec.id, None) is None
+    assert await batch_jobs(storage, spec.id) == []
+    assert (await storage.job_get(taken, None)) is not None
     other, _ = await make_batch(storage, 2)
     assert other.counts == BatchCounts(queued=2)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from joblane.app import Joblane
+from joblane.app import Joblane, JobType
 from joblane.core import ids
 from joblane.core.batch import Batch, NewBatch
 from joblane.core.errors import NotImplementedType, ValidationFailed
@@ -23,6 +23,7 @@ from joblane.service.jobs import validate_input
 from joblane.storage.base import BatchUpload, Storage
 
 CHUNK = 2000
+YIELD_EVERY = 100  # items parsed between turns of the event loop
 
 Loc = tuple[str | int, ...]  # where an item came from: ("line", 17) or ("body", "jobs", 16)
 
@@ -37,12 +38,11 @@ class BatchOptions:
     notification_enabled: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class BatchItem:
+class BatchItem(NamedTuple):  # a tuple: made once per item, and a dataclass costs more
     loc: Loc
     type: str
     input: dict[str, Any]
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str]
 
 
 def describe(loc: Loc) -> str:
@@ -82,7 +82,7 @@ class BatchSubmitter:
     async def _write_items(
         self, upload: BatchUpload, batch: NewBatch, items: AsyncIterable[BatchItem]
     ) -> None:
-        chunk: list[NewJob] = []
+        chunk: list[_Valid] = []
         count = 0
         writing: asyncio.Task[None] | None = None  # one chunk is written while the next is parsed
         try:
@@ -93,11 +93,13 @@ class BatchSubmitter:
                         f"a batch holds at most {self.max_items} items",
                         [{"loc": list(item.loc), "msg": "too many items", "type": "too_long"}],
                     )
-                chunk.append(self._new_job(batch, item))
+                chunk.append(self._validate(item))
+                if count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the pending write make progress meanwhile
                 if len(chunk) >= CHUNK:
                     if writing is not None:
                         await writing
-                    writing = asyncio.ensure_future(upload.add(chunk))
+                    writing = asyncio.ensure_future(upload.add(_new_jobs(batch, chunk)))
                     chunk = []
         finally:
             if writing is not None:  # never leave a write running under an abort
@@ -110,9 +112,9 @@ class BatchSubmitter:
                 [{"loc": ["body", "jobs"], "msg": "no items", "type": "too_short"}],
             )
         if chunk:
-            await upload.add(chunk)
+            await upload.add(_new_jobs(batch, chunk))
 
-    def _new_job(self, batch: NewBatch, item: BatchItem) -> NewJob:
+    def _validate(self, item: BatchItem) -> _Valid:
         job_type = self.registry.get(item.type)
         if job_type is None:
             known = ", ".join(self.registry.names())
@@ -130,17 +132,30 @@ class BatchSubmitter:
             raise ValidationFailed(
                 f"{describe(item.loc)}: {exc.message}", _relocate(exc.errors, item.loc)
             ) from None
-        return NewJob(
-            id=ids.new_id(ids.JOB),
+        return job_type, data, item.metadata
+
+
+_Valid = tuple[JobType, dict[str, Any], dict[str, str]]
+
+
+def _new_jobs(batch: NewBatch, chunk: Sequence[_Valid]) -> list[NewJob]:
+    """The chunk's jobs, with ids made together (in submission order)."""
+    return [
+        NewJob(
+            id=job_id,
             tenant_id=batch.tenant_id,
             type=job_type.name,
             input=data,
-            metadata=item.metadata,
+            metadata=metadata,
             priority=batch.priority,
             max_attempts=job_type.max_attempts,
             timeout=job_type.timeout,
             batch_id=batch.id,
         )
+        for job_id, (job_type, data, metadata) in zip(
+            ids.new_ids(ids.JOB, len(chunk)), chunk, strict=True
+        )
+    ]
 
 
 def _relocate(errors: Sequence[dict[str, Any]], loc: Loc) -> list[dict[str, Any]]:

@@ -70,6 +70,37 @@ def test_new_ids_are_unique() -> None:
     assert len({ids.new_id(ids.JOB) for _ in range(1000)}) == 1000
 
 
+def test_ids_made_together_are_valid_unique_and_in_order_between_single_ids() -> None:
+    before = ids.new_id(ids.JOB)
+    made = ids.new_ids(ids.JOB, 5000)
+    after = ids.new_id(ids.JOB)
+    assert len(set(made)) == 5000
+    assert made == sorted(made)
+    assert before < made[0] and made[-1] < after
+    assert all(ids.is_valid(value, ids.JOB) for value in made)
+
+
+def test_ids_made_together_carry_into_the_leading_characters() -> None:
+    """The last 8 characters are encoded per id and the rest once per run: a run that crosses
+    a 40-bit boundary must still count up (the leading characters change mid-run)."""
+    future_ms = int(time.time() * 1000) + 60_000  # keeps the reservation on this value
+    ids._last[0] = (future_ms << 80) | ((1 << 40) - 3)
+    made = ids.new_ids(ids.BATCH, 6)
+    bodies = [value.removeprefix("bat_") for value in made]
+    assert made == sorted(made)
+    assert [int_of(body) for body in bodies] == list(
+        range((future_ms << 80) | ((1 << 40) - 2), ((future_ms << 80) | ((1 << 40) - 2)) + 6)
+    )
+    assert len({body[:18] for body in bodies}) == 2
+
+
+def int_of(body: str) -> int:
+    value = 0
+    for char in body:
+        value = value * 32 + ids.ALPHABET.index(char)
+    return value
+
+
 def test_wrong_prefix() -> None:
     body = ids.ulid()
     assert ids.id_problem(f"key_{body}", "job") == "must start with 'job_'"

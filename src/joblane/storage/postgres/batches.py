@@ -1,8 +1,9 @@
 """Batches on PostgreSQL: the upload, and the batch operations of `PostgresStorage`.
 
 An upload holds one pooled connection with one transaction open from `batch_open` to `commit`
-or `abort`; each `add` streams its items with a binary COPY, so nothing is visible (or
-claimable) before the commit that also writes the batch row and its counts row. Writers that
+or `abort`; all its items go through one binary COPY that each `add` feeds (`CopyStream`), so
+nothing is visible (or claimable) before the commit that also writes the batch row and its
+counts row. Writers that
 change a batch and its items take the batch row first (`FOR UPDATE`), then the items: batch
 control, retrying failed items, `job_retry` of an item, settling and the limited claim.
 """
@@ -30,6 +31,7 @@ from joblane.storage.postgres.connection import (
     setup_connection,
     unavailable_on_failure,
 )
+from joblane.storage.postgres.copystream import CopyStream
 from joblane.storage.postgres.rows import (
     COPY_COLUMNS,
     copy_records,
@@ -93,6 +95,7 @@ class PostgresBatchUpload:
         self._now = now  # one creation time for the batch and all its items
         self._count = 0
         self._broken = False
+        self._copy: CopyStream | None = None
 
     @classmethod
     async def open(cls, pool: asyncpg.Pool, batch: NewBatch, timeout: float) -> PostgresBatchUpload:
@@ -118,7 +121,9 @@ class PostgresBatchUpload:
         self._broken = True  # until this chunk is in
         records = copy_records(jobs, self._batch.id, self._now)
         async with unavailable_on_failure():
-            await conn.copy_records_to_table("jobs", records=records, columns=COPY_COLUMNS)
+            if self._copy is None:
+                self._copy = CopyStream(conn, "jobs", COPY_COLUMNS)
+            await self._copy.send(records)
         self._count += len(records)
         self._broken = False
 
@@ -128,6 +133,8 @@ class PostgresBatchUpload:
             if self._broken:
                 raise RuntimeError(f"batch {self._batch.id}: an add failed, nothing is written")
             async with unavailable_on_failure():
+                if self._copy is not None:
+                    await self._copy.finish()
                 batch = await _create(conn, self._batch, self._count, self._now)
                 await self._tx.commit()
         except BaseException:
@@ -139,6 +146,8 @@ class PostgresBatchUpload:
 
     async def abort(self) -> None:
         conn, self._conn = self._conn, None
+        if self._copy is not None:
+            await self._copy.cancel()
         if conn is not None:
             await _give_back(self._pool, conn, self._tx)
 
