@@ -5,7 +5,8 @@ Against a fresh database per variant (created and dropped here, migrated by
 jobs spread over the last `--retention` seconds, like a table that keeps an hour of finished jobs),
 then each round inserts `--jobs` jobs through `jobs_insert`, drains them with `--claimers`
 concurrent loops of `jobs_claim` (batches of `--batch`), `--heartbeats` `jobs_heartbeat` call(s)
-and `jobs_finish` (COMPLETED, with the lease), and ends with `jobs_purge` of jobs finished more
+and `jobs_finish` (COMPLETED, with the lease), and ends with `jobs_expire` (retention's purge,
+which also writes a tombstone per job) of jobs finished more
 than `--retention` seconds ago. Per round: claim + heartbeat + finish throughput, p50/p99 of one
 `jobs_claim` call, heap and index sizes, live and dead tuples, the HOT share of the round's
 updates, and the vacuums that ran. The variants' rounds interleave, so load from anything else on
@@ -44,6 +45,7 @@ import asyncpg
 from harness import machine, percentile
 from joblane.core import ids
 from joblane.core.job import Lease, NewJob
+from joblane.core.retention import Cutoffs
 from joblane.core.states import JobState
 from joblane.storage.params import Outcome
 from joblane.storage.postgres.backend import PostgresStorage
@@ -271,7 +273,7 @@ async def drain(storage: PostgresStorage, cfg: Config, worker: str, claims: list
 
 async def purge(storage: PostgresStorage, retention: float) -> int:
     before, total = time.time() - retention, 0
-    while (count := await storage.jobs_purge(before, PURGE_BATCH)) > 0:
+    while (count := await storage.jobs_expire(Cutoffs(before), PURGE_BATCH)) > 0:
         total += count
         if count < PURGE_BATCH:
             break

@@ -15,13 +15,21 @@ from starlette.applications import Starlette
 
 from joblane.api.app import create_app
 from joblane.api.context import ApiContext, ApiSettings
+from joblane.api.ratelimit import RateLimits
 from joblane.app import Joblane, load_app
 from joblane.core.job import JobStamp
 from joblane.maintenance.leader import Maintenance
+from joblane.maintenance.retention import RetentionSettings
 from joblane.service.batches import BatchService
 from joblane.service.changes import ChangeFeed
 from joblane.service.jobs import JobService
 from joblane.service.keys import KeyService
+from joblane.service.ratelimit import (
+    MemoryRateLimiter,
+    RateLimiter,
+    RatePolicies,
+    RatePolicy,
+)
 from joblane.settings import Settings, load_settings
 from joblane.storage.base import Storage
 from joblane.storage.factory import storage_for
@@ -39,6 +47,8 @@ def open_storage(settings: Settings) -> Storage:
         settings.database_url,
         pool_size=settings.pool_size,
         sqlite_synchronous=settings.sqlite_synchronous,
+        pool_timeout=settings.pool_timeout,
+        sqlite_max_pending_writes=settings.sqlite_max_pending_writes,
     )
 
 
@@ -47,6 +57,15 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         concurrency=settings.concurrency,
         lease_seconds=settings.lease_seconds,
         shutdown_grace=settings.shutdown_grace,
+    )
+
+
+def retention_settings(settings: Settings) -> RetentionSettings:
+    return RetentionSettings(
+        days=settings.retention_days,
+        tombstone_days=settings.tombstone_days,
+        chunk=settings.retention_chunk,
+        pause=settings.retention_pause,
     )
 
 
@@ -71,7 +90,10 @@ class Runtime:
             self.storage, self.registry, worker_settings(self.settings), on_change=self.notify
         )
         maintenance = Maintenance(
-            self.storage, interval=self.settings.maintenance_interval, on_change=self.notify
+            self.storage,
+            interval=self.settings.maintenance_interval,
+            on_change=self.notify,
+            retention=retention_settings(self.settings),
         )
         for name, work in (
             ("worker", worker.run(self.stop)),
@@ -113,7 +135,7 @@ async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime
             storage,
             changes,
             JobService(storage, registry, changes),
-            KeyService(storage),
+            KeyService(storage, settings.secret_key),
             BatchService(storage, registry, batch_changes, settings.max_batch_items),
         )
         try:
@@ -130,19 +152,43 @@ async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime
 def build_api(settings: Settings, *, with_worker: bool) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with runtime(settings, migrate=with_worker) as rt:
+        async with (
+            runtime(settings, migrate=with_worker) as rt,
+            contextlib.aclosing(rate_limits(settings)) as limits,
+        ):
             app.state.ctx = ApiContext(
                 rt.storage,
                 rt.jobs,
                 rt.keys,
-                ApiSettings(settings.max_body_bytes, settings.max_wait, settings.max_batch_bytes),
+                ApiSettings(
+                    settings.max_body_bytes,
+                    settings.max_wait,
+                    settings.max_batch_bytes,
+                    max_json_depth=settings.max_json_depth,
+                ),
                 rt.batches,
+                limits=limits,
             )
             if with_worker:
                 rt.start_worker()
             yield
 
     return create_app(None, lifespan=lifespan)
+
+
+def rate_limits(settings: Settings) -> RateLimits:
+    """Per-key limits: in this process, or shared by every API process through Redis. A
+    tenant's own rates come with its key (`Principal.settings`)."""
+    limiter: RateLimiter = MemoryRateLimiter()
+    if settings.redis_url:
+        from joblane.service.ratelimit_redis import RedisRateLimiter  # imports redis
+
+        limiter = RedisRateLimiter(settings.redis_url)
+    policies = RatePolicies(
+        RatePolicy("read", settings.rate_read, settings.rate_read_burst),
+        RatePolicy("write", settings.rate_write, settings.rate_write_burst),
+    )
+    return RateLimits(limiter, policies)
 
 
 def api_app_from_env() -> Starlette:

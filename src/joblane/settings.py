@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from joblane.core.retention import DEFAULT_RETENTION_DAYS, DEFAULT_TOMBSTONE_DAYS
+
 DEFAULT_DATABASE = "sqlite:///joblane.db"
 
 
@@ -23,14 +25,44 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, gt=0.1, le=3600)
     shutdown_grace: float = Field(default=30.0, ge=0, le=3600)
     maintenance_interval: float = Field(default=5.0, gt=0, le=300)
+    # Retention: finished jobs and batches are purged after this many days (a tenant's own
+    # setting wins); a purged id answers 410 for `tombstone_days`, then 404.
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=36_500)
+    tombstone_days: int = Field(default=DEFAULT_TOMBSTONE_DAYS, ge=1, le=36_500)
+    retention_chunk: int = Field(default=500, ge=1, le=10_000, description="rows per write")
+    retention_pause: float = Field(
+        default=0.05, ge=0, le=60, description="seconds between chunks, at least"
+    )
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_wait: float = Field(default=60.0, ge=0, le=600)
     max_batch_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
     max_batch_items: int = Field(default=1_000_000, ge=1)
+    max_json_depth: int = Field(
+        default=32, ge=1, le=128, description="levels of arrays/objects in a job's input"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Rate limits per API key (a tenant's own settings override them): reads are GET/HEAD.
+    rate_read: float = Field(default=50.0, gt=0, le=1_000_000, description="reads per second")
+    rate_read_burst: int = Field(default=100, ge=1, description="reads at once")
+    rate_write: float = Field(default=10.0, gt=0, le=1_000_000, description="writes per second")
+    rate_write_burst: int = Field(default=20, ge=1, description="writes at once")
+    redis_url: str | None = Field(
+        default=None, description="redis://host:6379/0 shares rate limits across API processes"
+    )
 
     pool_size: int = Field(default=10, ge=1, le=500, description="PostgreSQL connections")
+    pool_timeout: float = Field(
+        default=2.0, gt=0, le=60, description="seconds to wait for a free connection, then 503"
+    )
+    sqlite_max_pending_writes: int = Field(
+        default=2000, ge=1, description="SQLite writes waiting for the writer; beyond: 503"
+    )
+    secret_key: str | None = Field(
+        default=None,
+        min_length=32,
+        description="HMAC secret for API key hashes (default: one generated into the database)",
+    )
 
     @field_validator("database_url")
     @classmethod

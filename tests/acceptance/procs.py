@@ -15,6 +15,10 @@ import httpx
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 JOBLANE = [sys.executable, "-m", "joblane.cli"]
+# Rate limits stay on (their code runs) but never refuse the bursts of thousands sent here.
+UNLIMITED_RATES = {
+    f"JOBLANE_RATE_{kind}{part}": "1000000" for kind in ("READ", "WRITE") for part in ("", "_BURST")
+}
 
 
 def free_port() -> int:
@@ -35,6 +39,7 @@ class Processes:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLANE_")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
         env["JOBLANE_DATABASE_URL"] = self.database_url
+        env.update(UNLIMITED_RATES)
         env.update(self.env_overrides)
         return env
 

@@ -6,16 +6,23 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.conftest import JSON, UNKNOWN_ID, Api, Headers, assert_problem, job_endpoints
+from api.attack import AUTHENTICATED, Op, unknown
+from api.conftest import JSON, Api, Headers, assert_problem, job_endpoints
 from joblane.service.keys import generate_secret
 
 
-async def test_no_credentials_is_401_unauthorized(client: httpx.AsyncClient) -> None:
-    for method, url in [("GET", "/v1/jobs"), ("POST", "/v1/jobs"), *job_endpoints(UNKNOWN_ID)]:
-        response = await client.request(method, url)
+def _target(op: Op) -> str | None:
+    return unknown(op.id_param) if op.id_param else None
+
+
+async def test_no_credentials_is_401_unauthorized_on_every_operation(
+    client: httpx.AsyncClient,
+) -> None:
+    for op in AUTHENTICATED:  # every operation of the OpenAPI document that needs a key
+        response = await op.call(client, {}, _target(op))
 
         assert_problem(response, 401, "UNAUTHORIZED")
-        assert response.headers["www-authenticate"].lower().startswith("bearer")
+        assert response.headers["www-authenticate"].lower().startswith("bearer"), op.label
 
 
 @pytest.mark.parametrize(
@@ -36,24 +43,26 @@ def _broken(secret: str) -> str:
     return secret[:-1] + ("A" if last != "A" else "B")
 
 
-async def test_bad_keys_are_401_invalid_api_key(
+async def test_bad_keys_are_401_invalid_api_key_on_every_operation(
     client: httpx.AsyncClient, auth_a: Headers, auth_revoked: Headers, auth_expired: Headers
 ) -> None:
+    """Checked before the scope, the id and the body: whatever the key could have done."""
     candidates = {
-        "unknown": generate_secret(),
+        "unknown": generate_secret(),  # well-formed, its checksum right: looked up, not found
         "malformed": "not-a-key",
         "checksum": _broken(auth_a["X-API-Key"]),
         "revoked": auth_revoked["X-API-Key"],
         "expired": auth_expired["X-API-Key"],
     }
-    for name, secret in candidates.items():
-        for headers in ({"X-API-Key": secret}, {"Authorization": f"Bearer {secret}"}):
-            response = await client.get("/v1/jobs", headers=headers)
+    for op in AUTHENTICATED:
+        for name, secret in candidates.items():
+            for headers in ({"X-API-Key": secret}, {"Authorization": f"Bearer {secret}"}):
+                response = await op.call(client, headers, _target(op))
 
-            body = assert_problem(response, 401, "INVALID_API_KEY")
-            assert secret not in response.text, name
-            assert "www-authenticate" in response.headers
-            assert body["detail"], name
+                body = assert_problem(response, 401, "INVALID_API_KEY")
+                assert secret not in response.text, (op.label, name)
+                assert "www-authenticate" in response.headers
+                assert body["detail"], (op.label, name)
 
 
 async def test_bearer_works_like_x_api_key(api: Api, auth_a: Headers) -> None:

@@ -136,7 +136,8 @@ async def test_catalog_facts_see_what_matters() -> None:
     of the same DDL does not."""
     same = [
         "DROP INDEX jobs_claimable; CREATE INDEX jobs_claimable ON jobs "
-        "(priority DESC, scheduled_at ASC, id) WHERE (state IN ('queued') AND batch_id IS NULL)",
+        "(priority DESC, scheduled_at ASC, id) "
+        "WHERE (state IN ('queued') AND batch_id IS NULL AND NOT (capped))",
         "ALTER TABLE jobs SET (fillfactor = 70)",
         "CREATE OR REPLACE FUNCTION joblane_now() RETURNS float8 STABLE LANGUAGE sql AS $$\n"
         "    SELECT extract(epoch FROM now())::double precision  -- a comment\n$$",

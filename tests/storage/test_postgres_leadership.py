@@ -24,8 +24,9 @@ async def test_a_dead_leaders_lock_is_taken_over_at_once() -> None:
 
             admin = await asyncpg.connect(url)
             killed = await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND granted"
+                "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l "
+                "JOIN pg_database d ON d.oid = l.database "  # pg_locks spans every database
+                "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
             )
             await admin.close()
 

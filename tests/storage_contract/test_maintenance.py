@@ -1,4 +1,4 @@
-"""Storage contract: expired leases, purging finished jobs and leader election."""
+"""Storage contract: expired leases and leader election (retention: test_retention.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import pytest
 
 from factories import new_job
-from joblane.core.job import Job
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome
@@ -40,60 +39,6 @@ async def test_expired_leases_oldest_first_and_limited(storage: Storage) -> None
 
     assert [job.id for job in await storage.jobs_expired_leases(10)] == [first.id, second.id]
     assert [job.id for job in await storage.jobs_expired_leases(1)] == [first.id]
-
-
-# -- purge -----------------------------------------------------------------------------------
-async def ended(storage: Storage, state: JobState) -> Job:
-    job = await claim_one(storage, 30.0)
-    (stamp,) = await storage.jobs_finish([Outcome(lease_of(job), state)])
-    assert stamp is not None
-    done = await storage.job_get(stamp.id, None)
-    assert done is not None
-    return done
-
-
-async def test_purge_deletes_only_terminal_jobs_finished_before_the_cutoff(
-    storage: Storage,
-) -> None:
-    old = [
-        await ended(storage, JobState.COMPLETED),
-        await ended(storage, JobState.FAILED),
-        await ended(storage, JobState.CANCELLED),
-    ]
-    old_queued = (await storage.jobs_insert([new_job(type_="idle")]))[0]
-    old_running = await claim_one(storage, 30.0)
-    await asyncio.sleep(0.02)
-    cutoff = storage.now()
-    await asyncio.sleep(0.02)
-    recent = await ended(storage, JobState.COMPLETED)
-
-    assert await storage.jobs_purge(cutoff, 100) == 3
-
-    for job in old:
-        assert await storage.job_get(job.id, None) is None
-    for job in (old_queued, old_running, recent):
-        assert await storage.job_get(job.id, None) is not None
-    assert await storage.jobs_purge(cutoff, 100) == 0
-
-
-async def test_purge_goes_by_last_update_not_creation(storage: Storage) -> None:
-    job = await claim_one(storage, 30.0)
-    await asyncio.sleep(0.02)
-    cutoff = storage.now()
-    await asyncio.sleep(0.02)
-    await storage.jobs_finish([Outcome(lease_of(job), JobState.COMPLETED)])
-
-    assert await storage.jobs_purge(cutoff, 100) == 0
-    assert await storage.job_get(job.id, None) is not None
-
-
-async def test_purge_respects_the_limit(storage: Storage) -> None:
-    for _ in range(5):
-        await ended(storage, JobState.COMPLETED)
-    cutoff = storage.now() + 1
-    assert await storage.jobs_purge(cutoff, 2) == 2
-    assert await storage.jobs_purge(cutoff, 10) == 3
-    assert await storage.jobs_purge(cutoff, 10) == 0
 
 
 # -- leadership ------------------------------------------------------------------------------

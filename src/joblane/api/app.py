@@ -12,7 +12,8 @@ from starlette.middleware import Middleware
 from joblane.api.context import ApiContext
 from joblane.api.errors import http_error, joblane_error
 from joblane.api.middleware import RequestIdMiddleware
-from joblane.api.routes import batches, events, jobs, meta
+from joblane.api.ratelimit import RateLimitHeaders
+from joblane.api.routes import admin, batches, events, jobs, meta, usage
 from joblane.core.errors import JoblaneError
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -20,8 +21,16 @@ Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 def create_app(ctx: ApiContext | None, lifespan: Lifespan | None = None) -> Starlette:
     app = Starlette(
-        routes=[*jobs.routes, *batches.routes, *events.routes, *meta.routes],
-        middleware=[Middleware(RequestIdMiddleware)],
+        routes=[
+            *jobs.routes,
+            *batches.routes,
+            *events.routes,
+            *meta.routes,
+            *admin.routes,
+            *usage.routes,
+        ],
+        # RateLimitHeaders outermost: it sees even the 500 that RequestIdMiddleware makes
+        middleware=[Middleware(RateLimitHeaders), Middleware(RequestIdMiddleware)],
         exception_handlers={JoblaneError: joblane_error, HTTPException: http_error},
         lifespan=lifespan,
     )

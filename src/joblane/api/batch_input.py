@@ -21,8 +21,30 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from joblane.api.http import PayloadTooLarge, UnsupportedMediaType, read_body, validation_errors
-from joblane.api.schemas import MAX_METADATA_KEYS, METADATA_KEY_PATTERN, BatchOptionsBody
+from joblane.api.http import (
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    check_declared_size,
+    limited,
+    limited_request,
+    read_body,
+    validation_errors,
+)
+from joblane.api.limits import (
+    DEFAULT_MAX_DEPTH,
+    ENVELOPE,
+    check_depth,
+    is_depth_error,
+    too_deep,
+)
+from joblane.api.schemas import (
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE,
+    METADATA_KEY_PATTERN,
+    METADATA_KEYS_ALWAYS_SMALL,
+    BatchOptionsBody,
+    metadata_size_problem,
+)
 from joblane.core.errors import ValidationFailed
 from joblane.service.batch_submit import BatchItem, BatchOptions, Loc, describe
 
@@ -36,19 +58,17 @@ Items = AsyncIterator[BatchItem]
 
 @contextlib.asynccontextmanager
 async def batch_submission(
-    request: Request, max_bytes: int, max_line_bytes: int
+    request: Request, max_bytes: int, max_line_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH
 ) -> AsyncIterator[tuple[BatchOptions, Items]]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {max_bytes}")
+    check_declared_size(request, max_bytes)
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if content_type.lower() in NDJSON_TYPES:
         options = parse_options(dict(request.query_params), "query")
-        chunks = _limited(request.stream(), max_bytes)
-        yield options, jsonl_items(chunks, max_line_bytes)
+        chunks = limited(request.stream(), max_bytes)
+        yield options, jsonl_items(chunks, max_line_bytes, max_depth)
     elif content_type.lower() == "multipart/form-data":
         _no_query_options(request, "form fields")
-        form = await _form(request)
+        form = await _form(limited_request(request, max_bytes))
         try:
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
             upload = next((v for v in form.values() if isinstance(v, UploadFile)), None)
@@ -57,20 +77,20 @@ async def batch_submission(
                     "attach the items as a JSONL file part named 'file'",
                     [{"loc": ["body", "file"], "msg": "missing file part", "type": "missing"}],
                 )
-            chunks = _limited(_file_chunks(upload.read), max_bytes)
-            yield parse_options(fields, "body"), jsonl_items(chunks, max_line_bytes)
+            chunks = _file_chunks(upload.read)
+            yield parse_options(fields, "body"), jsonl_items(chunks, max_line_bytes, max_depth)
         finally:
             await form.close()
     elif "json" in content_type.lower():
         _no_query_options(request, "JSON body")
-        body = orjson_body(await read_body(request, max_bytes))
+        body = orjson_body(await read_body(request, max_bytes), max_depth)
         jobs = body.pop("jobs", None)
         if not isinstance(jobs, list):
             raise ValidationFailed(
                 "'jobs' must be a list of items (or send JSONL)",
                 [{"loc": ["body", "jobs"], "msg": "a list is required", "type": "list_type"}],
             )
-        yield parse_options(body, "body"), _json_items(jobs)
+        yield parse_options(body, "body"), _json_items(jobs, max_depth)
     else:
         raise UnsupportedMediaType(
             "send application/json, application/x-ndjson or multipart/form-data, "
@@ -124,10 +144,12 @@ def parse_options(data: Mapping[str, Any], where: str) -> BatchOptions:
     )
 
 
-def orjson_body(raw: bytes) -> dict[str, Any]:
+def orjson_body(raw: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, Any]:
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError as exc:
+        if is_depth_error(exc):
+            too_deep(["body"], max_depth)
         raise ValidationFailed(
             f"request body is not valid JSON: {exc}",
             [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}],
@@ -140,12 +162,16 @@ def orjson_body(raw: bytes) -> dict[str, Any]:
     return data
 
 
-async def _json_items(jobs: list[Any]) -> Items:
+async def _json_items(jobs: list[Any], max_depth: int) -> Items:
     for index, raw in enumerate(jobs):
-        yield item_from(raw, ("body", "jobs", index))
+        item = item_from(raw, ("body", "jobs", index))
+        check_depth(item.input, max_depth, (*item.loc, "input"), max_depth)
+        yield item
 
 
-async def jsonl_items(chunks: AsyncIterator[bytes], max_line_bytes: int) -> Items:
+async def jsonl_items(
+    chunks: AsyncIterator[bytes], max_line_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH
+) -> Items:
     line_no = 0
     pending = b""
     async for chunk in chunks:
@@ -156,21 +182,28 @@ async def jsonl_items(chunks: AsyncIterator[bytes], max_line_bytes: int) -> Item
         for line in lines:
             line_no += 1
             if line.strip():
-                yield _line_item(line, line_no, max_line_bytes)
+                yield _line_item(line, line_no, max_line_bytes, max_depth)
     if pending.strip():
-        yield _line_item(pending, line_no + 1, max_line_bytes)
+        yield _line_item(pending, line_no + 1, max_line_bytes, max_depth)
 
 
-def _line_item(line: bytes, line_no: int, max_line_bytes: int) -> BatchItem:
+def _line_item(line: bytes, line_no: int, max_line_bytes: int, max_depth: int) -> BatchItem:
     if len(line) > max_line_bytes:
         raise PayloadTooLarge(f"line {line_no} exceeds {max_line_bytes} bytes")
     try:
         raw = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
+        if is_depth_error(exc):
+            too_deep(["line", line_no], max_depth)
         raise ValidationFailed(
             f"line {line_no}: not valid JSON: {exc}",
             [{"loc": ["line", line_no], "msg": str(exc), "type": "json_invalid"}],
         ) from None
+    levels = max_depth + ENVELOPE
+    # cheap bounds first, so that most lines are never walked: a level takes two bytes (`[]`)
+    # and one opening bracket
+    if len(line) > 2 * levels and line.count(b"{") + line.count(b"[") > levels:
+        check_depth(raw, levels, ["line", line_no], max_depth)
     return item_from(raw, ("line", line_no))
 
 
@@ -200,8 +233,15 @@ def _metadata(value: Any, loc: Loc) -> dict[str, str]:
     for key, item in value.items():
         if not _METADATA_KEY.fullmatch(key):  # `$` alone would let a final newline in
             _bad(loc, ("metadata", key), "keys are 1-64 of A-Z a-z 0-9 _ . : -", "string_pattern")
-        if not isinstance(item, str) or len(item) > 500 or "\x00" in item:
-            _bad(loc, ("metadata", key), "a string of at most 500 characters", "string_type")
+        if not isinstance(item, str) or len(item) > MAX_METADATA_VALUE or "\x00" in item:
+            _bad(
+                loc,
+                ("metadata", key),
+                f"a string of at most {MAX_METADATA_VALUE} characters, no NUL",
+                "string_type",
+            )
+    if len(value) > METADATA_KEYS_ALWAYS_SMALL and (problem := metadata_size_problem(value)):
+        _bad(loc, ("metadata",), problem, "too_long")
     return value
 
 
@@ -210,15 +250,6 @@ def _bad(loc: Loc, field: tuple[str, ...], msg: str, kind: str) -> NoReturn:
         f"{describe(loc)}: {'.'.join(field) or 'item'}: {msg}",
         [{"loc": [*loc, *field], "msg": msg, "type": kind}],
     )
-
-
-async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
-        yield chunk
 
 
 async def _file_chunks(read: Callable[[int], Awaitable[bytes]]) -> AsyncIterator[bytes]:

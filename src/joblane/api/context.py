@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from joblane.api.auth import authenticate
+from joblane.api.auth import authenticate, authorize
+from joblane.api.ratelimit import RateLimits
 from joblane.core.principal import Principal
 from joblane.service.batches import BatchService
 from joblane.service.jobs import JobService
@@ -19,6 +20,7 @@ class ApiSettings:
     max_body_bytes: int = 1024 * 1024
     max_wait: float = 60.0
     max_batch_bytes: int = 256 * 1024 * 1024
+    max_json_depth: int = 32  # levels of arrays and objects in a job's input
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,7 @@ class ApiContext:
     keys: KeyService
     settings: ApiSettings
     batches: BatchService
+    limits: RateLimits | None = None  # None: no rate limits (tests)
 
 
 def api_context(request: Request) -> ApiContext:
@@ -37,4 +40,8 @@ def api_context(request: Request) -> ApiContext:
 
 async def caller(request: Request) -> tuple[ApiContext, Principal]:
     ctx = api_context(request)
-    return ctx, await authenticate(request, ctx.keys)
+    who = await authenticate(request, ctx.keys)
+    if ctx.limits is not None:
+        await ctx.limits.charge(request, who)
+    authorize(request, who)  # after the charge: a refused request costs a unit too
+    return ctx, who

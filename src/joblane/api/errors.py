@@ -10,20 +10,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from joblane.core.errors import JoblaneError, Unavailable, ValidationFailed
+from joblane.core.clock import to_rfc3339
+from joblane.core.errors import JobExpired, JoblaneError, Unavailable, ValidationFailed
 
 STATUS_BY_CODE = {
     "INVALID_JOB_ID": 400,
     "INVALID_BATCH_ID": 400,
+    "INVALID_KEY_ID": 400,
     "VALIDATION_ERROR": 422,
     "UNAUTHORIZED": 401,
     "INVALID_API_KEY": 401,
     "FORBIDDEN": 403,
     "JOB_NOT_FOUND": 404,
     "BATCH_NOT_FOUND": 404,
+    "KEY_NOT_FOUND": 404,
+    "TENANT_NOT_FOUND": 404,
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "JOB_EXPIRED": 410,
+    "BATCH_EXPIRED": 410,
     "CONFLICT": 409,
     "IDEMPOTENCY_KEY_MISMATCH": 422,
     "PAYLOAD_TOO_LARGE": 413,
@@ -82,6 +87,8 @@ async def joblane_error(request: Request, exc: Exception) -> Response:
         extra["details"] = exc.details
     if isinstance(exc, ValidationFailed):
         extra["errors"] = exc.errors
+    if isinstance(exc, JobExpired):
+        extra["purged_at"] = to_rfc3339(exc.purged_at)
     if isinstance(exc, Unavailable):
         headers["Retry-After"] = str(exc.retry_after)
     if exc.code == "UNAUTHORIZED" or exc.code == "INVALID_API_KEY":

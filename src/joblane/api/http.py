@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message
 
+from joblane.api.limits import DEFAULT_MAX_DEPTH, ENVELOPE, check_raw_depth
 from joblane.core.errors import JoblaneError, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,23 +27,54 @@ class UnsupportedMediaType(JoblaneError):
     code = "UNSUPPORTED_MEDIA_TYPE"
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+def check_declared_size(request: Request, limit: int) -> None:
+    """Refuse a body whose Content-Length is over `limit` before reading any of it."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
+
+
+async def limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """`chunks` until more than `limit` bytes came (a chunked body has no Content-Length)."""
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        yield chunk
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    check_declared_size(request, limit)
+    return b"".join([chunk async for chunk in limited(request.stream(), limit)])
+
+
+def limited_request(request: Request, limit: int) -> Request:
+    """The same request, its body cut at `limit` bytes for readers that take it all (a
+    multipart parser spools every part before anything could check a size)."""
+    receive, size = request.receive, 0
+
+    async def bounded() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+        return message
+
+    return Request(request.scope, bounded)
 
 
 async def parse_json_body(
-    request: Request, model: type[M], limit: int, *, optional: bool = False
+    request: Request,
+    model: type[M],
+    limit: int,
+    *,
+    optional: bool = False,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> M:
+    """The body as `model`: at most `limit` bytes, nesting at most `max_depth` levels below
+    its top level (a job's input), JSON."""
     body = await read_body(request, limit)
     if not body.strip() and optional:
         return model()
@@ -49,6 +83,7 @@ async def parse_json_body(
         raise UnsupportedMediaType(
             f"send JSON (Content-Type: application/json), not {content_type}"
         )
+    check_raw_depth(body, max_depth + ENVELOPE, ["body"], max_depth)
     try:
         return model.model_validate_json(body or b"{}")
     except ValidationError as exc:

@@ -8,24 +8,40 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from joblane.api import schemas as s
+from joblane.api.openapi_admin import ADMIN_OPERATIONS
 from joblane.api.openapi_batches import BATCH_OPERATIONS
-from joblane.api.openapi_types import FIELDS, PREFER, Operation, Param
+from joblane.api.openapi_types import (
+    FIELDS,
+    PREFER,
+    STATUSES,
+    Operation,
+    Param,
+    id_schema,
+    or_empty,
+)
+from joblane.api.openapi_usage import USAGE_MODELS, USAGE_OPERATIONS
+from joblane.api.schemas_admin import ADMIN_MODELS
 
 PROBLEM = "application/problem+json"
+IDEMPOTENCY_KEY = {"type": "string", "pattern": "^[^\\x00-\\x1f\\x7f]{1,255}$"}
 
 
-JOB_ID = Param("job_id", "path", "a job id: job_ + 26 Crockford base32 characters", required=True)
+JOB_ID = Param(
+    "job_id", "path", "a job id: job_ + 26 Crockford base32 characters", id_schema("job"), True
+)
 INCLUDE = Param("include", "query", "include=input adds the input")
+DATE_TIME = or_empty({"type": "string", "format": "date-time"})
+NO_NUL = {"type": "string", "pattern": "^[^\\x00]*$"}  # the list refuses NUL in any value
 LIST_PARAMS = (
-    Param("status", "query", "comma-separated statuses"),
-    Param("type", "query", "comma-separated job types"),
-    Param("batch_id", "query", "only jobs of this batch"),
-    Param("created_after", "query", "RFC 3339", {"type": "string", "format": "date-time"}),
-    Param("created_before", "query", "RFC 3339", {"type": "string", "format": "date-time"}),
+    Param("status", "query", "comma-separated statuses", STATUSES),
+    Param("type", "query", "comma-separated job types", NO_NUL),
+    Param("batch_id", "query", "only jobs of this batch", or_empty(id_schema("bat"))),
+    Param("created_after", "query", "RFC 3339", DATE_TIME),
+    Param("created_before", "query", "RFC 3339", DATE_TIME),
     Param("limit", "query", "page size", {"type": "integer", "minimum": 1, "maximum": 1000}),
-    Param("cursor", "query", "next_cursor of the previous page"),
-    FIELDS,
-    INCLUDE,
+    Param("cursor", "query", "next_cursor of the previous page", or_empty(id_schema("job"))),
+    Param(FIELDS.name, "query", FIELDS.description, NO_NUL),
+    Param(INCLUDE.name, "query", INCLUDE.description, NO_NUL),
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -36,10 +52,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "Submit a job",
         {202: s.JobOut, 200: s.JobOut},
         body=s.SubmitJobBody,
-        errors=(401, 403, 413, 422, 500, 501, 503),
+        errors=(401, 403, 413, 415, 422, 500, 501, 503),
         params=(
             PREFER,
-            Param("Idempotency-Key", "header", "dedups retries for 24 h"),
+            Param("Idempotency-Key", "header", "dedups retries for 24 h", IDEMPOTENCY_KEY),
             FIELDS,
             INCLUDE,
         ),
@@ -66,6 +82,7 @@ OPERATIONS: tuple[Operation, ...] = (
             FIELDS,
             INCLUDE,
         ),
+        errors=(400, 401, 403, 404, 410, 422, 500, 503),
     ),
     Operation(
         "delete",
@@ -74,7 +91,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Delete a finished job",
         {204: None},
         params=(JOB_ID,),
-        errors=(400, 401, 403, 404, 409, 500, 503),
+        errors=(400, 401, 403, 404, 409, 410, 500, 503),
     ),
     Operation(
         "post",
@@ -84,7 +101,7 @@ OPERATIONS: tuple[Operation, ...] = (
         {200: s.JobOut, 202: s.JobOut},
         body=s.CancelBody,
         params=(JOB_ID,),
-        errors=(400, 401, 403, 404, 409, 422, 500, 503),
+        errors=(400, 401, 403, 404, 409, 410, 413, 415, 422, 500, 503),
     ),
     Operation(
         "post",
@@ -93,7 +110,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Retry a failed or cancelled job",
         {202: s.JobOut},
         params=(JOB_ID,),
-        errors=(400, 401, 403, 404, 409, 500, 503),
+        errors=(400, 401, 403, 404, 409, 410, 500, 503),
     ),
     Operation(
         "get",
@@ -102,7 +119,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Server-Sent Events: one per version, id = version; resume with Last-Event-ID",
         {200: None},
         params=(JOB_ID, Param("Last-Event-ID", "header", "the last version received")),
-        errors=(400, 401, 403, 404, 500, 503),
+        errors=(400, 401, 403, 404, 410, 500, 503),
         media_type="text/event-stream",
     ),
     Operation(
@@ -112,7 +129,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "The result of a completed job",
         {200: None},
         params=(JOB_ID,),
-        errors=(400, 401, 403, 404, 409, 500, 503),
+        errors=(400, 401, 403, 404, 409, 410, 500, 503),
     ),
     Operation(
         "get",
@@ -149,12 +166,14 @@ def build(title: str = "Joblane", version: str = "1.0.0") -> dict[str, Any]:
         s.SubmitBatchBody,
         s.BatchOut,
         s.BatchList,
+        *ADMIN_MODELS,
+        *USAGE_MODELS,
     ]
     _, defs = models_json_schema(
         [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
     )
     paths: dict[str, dict[str, Any]] = {}
-    for op in (*OPERATIONS, *BATCH_OPERATIONS):
+    for op in (*OPERATIONS, *BATCH_OPERATIONS, *ADMIN_OPERATIONS, *USAGE_OPERATIONS):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",
@@ -183,7 +202,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         elif status == 200:
             entry["content"] = {op.media_type: {"schema": {}}}
         responses[str(status)] = entry
-    for status in op.errors:
+    rate_limited = (429,) if op.auth else ()  # every authenticated request is rate limited
+    for status in (*op.errors, *rate_limited):
         responses[str(status)] = {
             "description": "problem",
             "content": {PROBLEM: {"schema": _ref(s.Problem)}},
@@ -205,7 +225,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if op.body is not None:
         spec["requestBody"] = {
-            "required": op.body in (s.SubmitJobBody, s.SubmitBatchBody),
+            # an empty body reads as `{}`: enough unless the model has required fields
+            "required": any(f.is_required() for f in op.body.model_fields.values()),
             "content": {"application/json": {"schema": _ref(op.body)}, **op.alt_bodies},
         }
     spec["security"] = [{"apiKey": []}, {"bearer": []}] if op.auth else []

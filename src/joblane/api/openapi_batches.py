@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from joblane.api import schemas as s
-from joblane.api.openapi_types import FIELDS, PREFER, Operation, Param
+from joblane.api.openapi_types import FIELDS, PREFER, STATUSES, Operation, Param, id_schema
 
-BATCH_ID = Param("batch_id", "path", "a batch id: bat_ + 26 Crockford base32 characters")
+BATCH_ID = Param(
+    "batch_id", "path", "a batch id: bat_ + 26 Crockford base32 characters", id_schema("bat")
+)
+JOB_CURSOR = id_schema("job")  # the last item of the previous page
 BOOL = {"type": "boolean"}
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
 OPTION_PARAMS = (
@@ -30,7 +33,8 @@ JSONL_BODIES: dict[str, dict[str, Any]] = {
         }
     },
 }
-ACTION_ERRORS = (400, 401, 403, 404, 409, 500, 503)
+ACTION_ERRORS = (400, 401, 403, 404, 409, 410, 500, 503)
+BODY_ERRORS = (413, 415, 422)  # an action that reads a body (cancel's reason)
 
 
 def _action(path: str, op_id: str, summary: str, *statuses: int) -> Operation:
@@ -41,7 +45,7 @@ def _action(path: str, op_id: str, summary: str, *statuses: int) -> Operation:
         summary,
         {status: s.BatchOut for status in statuses or (200,)},
         params=(BATCH_ID,),
-        errors=ACTION_ERRORS,
+        errors=(*ACTION_ERRORS, *BODY_ERRORS) if path == "cancel" else ACTION_ERRORS,
         body=s.CancelBody if path == "cancel" else None,
     )
 
@@ -64,7 +68,10 @@ BATCH_OPERATIONS: tuple[Operation, ...] = (
         "listBatches",
         "List batches, newest first",
         {200: s.BatchList},
-        params=(Param("limit", "query", "page size", LIMIT), Param("cursor", "query", "")),
+        params=(
+            Param("limit", "query", "page size", LIMIT),
+            Param("cursor", "query", "next_cursor of the previous page", id_schema("bat")),
+        ),
         errors=(401, 403, 422, 500, 503),
     ),
     Operation(
@@ -79,12 +86,17 @@ BATCH_OPERATIONS: tuple[Operation, ...] = (
             Param("If-None-Match", "header", "an ETag"),
             Param("include_job_details", "query", "add job_details (paged)", BOOL),
             Param("job_details_limit", "query", "job_details page size", LIMIT),
-            Param("job_details_cursor", "query", "job_details_next_cursor of the last page"),
+            Param(
+                "job_details_cursor",
+                "query",
+                "job_details_next_cursor of the last page",
+                JOB_CURSOR,
+            ),
             Param("metrics_only", "query", "only status, progress and timing", BOOL),
             Param("include_errors", "query", "add error_summary (default true)", BOOL),
             FIELDS,
         ),
-        errors=(400, 401, 403, 404, 422, 500, 503),
+        errors=(400, 401, 403, 404, 410, 422, 500, 503),
     ),
     _action("pause", "pauseBatch", "Pause: no new item starts; running ones finish"),
     _action("resume", "resumeBatch", "Resume a paused batch"),
@@ -104,11 +116,11 @@ BATCH_OPERATIONS: tuple[Operation, ...] = (
         {200: s.JobList},
         params=(
             BATCH_ID,
-            Param("status", "query", "comma-separated statuses"),
+            Param("status", "query", "comma-separated statuses", STATUSES),
             Param("limit", "query", "page size", LIMIT),
-            Param("cursor", "query", "next_cursor of the previous page"),
+            Param("cursor", "query", "next_cursor of the previous page", JOB_CURSOR),
         ),
-        errors=(400, 401, 403, 404, 422, 500, 503),
+        errors=(400, 401, 403, 404, 410, 422, 500, 503),
     ),
     Operation(
         "get",
@@ -117,7 +129,7 @@ BATCH_OPERATIONS: tuple[Operation, ...] = (
         "JSONL: one line per item in item order (id, status, result or error)",
         {200: None},
         params=(BATCH_ID,),
-        errors=(400, 401, 403, 404, 500, 503),
+        errors=(400, 401, 403, 404, 410, 500, 503),
         media_type="application/x-ndjson",
     ),
     Operation(
@@ -127,7 +139,7 @@ BATCH_OPERATIONS: tuple[Operation, ...] = (
         "Server-Sent Events: one per observed version; resume with Last-Event-ID",
         {200: None},
         params=(BATCH_ID, Param("Last-Event-ID", "header", "the last version received")),
-        errors=(400, 401, 403, 404, 500, 503),
+        errors=(400, 401, 403, 404, 410, 500, 503),
         media_type="text/event-stream",
     ),
 )

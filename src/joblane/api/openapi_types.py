@@ -34,3 +34,16 @@ class Operation:
 
 PREFER = Param("Prefer", "header", "wait=N: wait up to N seconds for a change (long-poll)")
 FIELDS = Param("fields", "query", "comma-separated top-level fields")
+_STATUS = r"\s*(queued|running|completed|failed|cancelled)?\s*"
+STATUSES = {"type": "string", "pattern": f"^{_STATUS}(,{_STATUS})*$"}  # comma-separated
+
+
+def id_schema(prefix: str) -> dict[str, Any]:
+    """A prefixed id as `core.ids` accepts it: `prefix_`, then a ULID's 26 Crockford base32
+    characters (the first at most 7: 48 bits of milliseconds)."""
+    return {"type": "string", "pattern": f"^{prefix}_[0-7][0-9A-HJKMNP-TV-Z]{{25}}$"}
+
+
+def or_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter whose empty value (`?cursor=`) means the same as its absence."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}

@@ -43,9 +43,7 @@ def job_filter(params: QueryParams) -> JobFilter:
         except ValueError:
             fail(name, "must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
     limit = _limit(params.get("limit"), fail)
-    cursor = params.get("cursor") or None
-    if cursor is not None and not ids.is_valid(cursor, ids.JOB):
-        fail("cursor", "not a cursor returned by this API")
+    cursor, batch_id = _ids(params, fail)
     metadata = tuple(
         (k[len("metadata.") :], v) for k, v in params.items() if k.startswith("metadata.")
     )
@@ -65,13 +63,28 @@ def job_filter(params: QueryParams) -> JobFilter:
         tenant_id=None,
         states=tuple(states),
         types=tuple(_values(params, "type")),
-        batch_id=params.get("batch_id") or None,
+        batch_id=batch_id,
         created_after=times.get("created_after"),
         created_before=times.get("created_before"),
         metadata=metadata,
         before_id=cursor,
         limit=limit,
     )
+
+
+def _ids(params: QueryParams, fail: Any) -> tuple[str | None, str | None]:
+    """The cursor and the batch id, well-formed; and no NUL in any value (nothing stored can
+    match it, and PostgreSQL text cannot even take it as a parameter)."""
+    cursor = params.get("cursor") or None
+    if cursor is not None and not ids.is_valid(cursor, ids.JOB):
+        fail("cursor", "not a cursor returned by this API")
+    batch_id = params.get("batch_id") or None
+    if batch_id is not None and (problem := ids.id_problem(batch_id, ids.BATCH)):
+        fail("batch_id", f"not a batch id: {problem}")
+    for key, value in params.multi_items():
+        if "\x00" in value:
+            fail(key, "must not contain NUL characters")
+    return cursor, batch_id
 
 
 def _limit(raw: str | None, fail: Any) -> int:

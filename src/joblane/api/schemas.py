@@ -5,14 +5,46 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_METADATA_KEYS = 50
+MAX_METADATA_VALUE = 500  # characters
+MAX_METADATA_BYTES = 16 * 1024  # keys and values together, in UTF-8
 METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+# this many entries cannot reach MAX_METADATA_BYTES (64 ASCII key characters, 4 bytes a value's)
+METADATA_KEYS_ALWAYS_SMALL = MAX_METADATA_BYTES // (64 + 4 * MAX_METADATA_VALUE)
 # keys are filterable (`metadata.K=V`), so they stay plain on every backend
 MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it at the edge, for both backends
-MetadataValue = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+MetadataValue = Annotated[str, StringConstraints(max_length=MAX_METADATA_VALUE, pattern=NO_NUL)]
+
+
+def metadata_size_problem(metadata: dict[str, str]) -> str | None:
+    if len(metadata) <= METADATA_KEYS_ALWAYS_SMALL:
+        return None
+    size = sum(
+        len(key) + len(value.encode("utf-8", "surrogatepass")) for key, value in metadata.items()
+    )
+    if size <= MAX_METADATA_BYTES:
+        return None
+    return f"keys and values may take at most {MAX_METADATA_BYTES} bytes together, not {size}"
+
+
+def _metadata_size(metadata: dict[str, str]) -> dict[str, str]:
+    if problem := metadata_size_problem(metadata):
+        raise ValueError(problem)
+    return metadata
+
+
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Field(
+        max_length=MAX_METADATA_KEYS,
+        description=f"string values of at most 500 characters; at most {MAX_METADATA_BYTES} "
+        "bytes of keys and values together",
+    ),
+    AfterValidator(_metadata_size),
+]
 
 
 class SubmitJobBody(BaseModel):
@@ -20,9 +52,7 @@ class SubmitJobBody(BaseModel):
 
     type: str = Field(min_length=1, max_length=100, examples=["extraction"])
     input: dict[str, Any] = Field(description="validated against the job type's input model")
-    metadata: dict[MetadataKey, MetadataValue] = Field(
-        default_factory=dict, max_length=MAX_METADATA_KEYS
-    )
+    metadata: Metadata = Field(default_factory=dict)
     priority: int | None = Field(default=None, ge=-100, le=100)
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     timeout: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
@@ -133,9 +163,7 @@ class BatchItemBody(BaseModel):
 
     type: str = Field(min_length=1, max_length=100)
     input: dict[str, Any]
-    metadata: dict[MetadataKey, MetadataValue] = Field(
-        default_factory=dict, max_length=MAX_METADATA_KEYS
-    )
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class SubmitBatchBody(BatchOptionsBody):
@@ -236,6 +264,7 @@ class Problem(BaseModel):
     request_id: str
     details: dict[str, Any] | None = None
     errors: list[dict[str, Any]] | None = None
+    purged_at: datetime | None = None  # JOB_EXPIRED / BATCH_EXPIRED: when retention purged it
 
 
 class Health(BaseModel):

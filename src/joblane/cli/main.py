@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from joblane.cli.batch import batch
-from joblane.cli.keys import keys
+from joblane.cli.keys import keys, tenants
 from joblane.cli.run import api, migrate, serve, worker
 
 
@@ -20,6 +20,7 @@ cli.add_command(api)
 cli.add_command(worker)
 cli.add_command(migrate)
 cli.add_command(keys)
+cli.add_command(tenants)
 cli.add_command(batch)
 
 

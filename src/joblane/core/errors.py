@@ -28,8 +28,36 @@ class BatchNotFound(NotFound):
     code = "BATCH_NOT_FOUND"
 
 
+class JobExpired(JoblaneError):
+    """The job existed, but retention purged its record at `purged_at` (epoch seconds)."""
+
+    code = "JOB_EXPIRED"
+
+    def __init__(
+        self, message: str, *, purged_at: float, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.purged_at = purged_at
+
+
+class BatchExpired(JobExpired):
+    code = "BATCH_EXPIRED"
+
+
 class InvalidBatchId(InvalidId):
     code = "INVALID_BATCH_ID"
+
+
+class KeyNotFound(NotFound):
+    code = "KEY_NOT_FOUND"
+
+
+class InvalidKeyId(InvalidId):
+    code = "INVALID_KEY_ID"
+
+
+class TenantNotFound(NotFound):
+    code = "TENANT_NOT_FOUND"
 
 
 class ValidationFailed(JoblaneError):
@@ -69,6 +97,18 @@ class Unavailable(JoblaneError):
 
     def __init__(self, message: str, *, retry_after: int = 2) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(JoblaneError):
+    """Over the API key's rate; `retry_after` whole seconds until the next request may pass."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(
+        self, message: str, *, retry_after: int, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
         self.retry_after = retry_after
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -12,6 +13,7 @@ from joblane.core.job import JobStamp
 from joblane.core.retry import RetryPolicy
 from joblane.maintenance import batches
 from joblane.maintenance.rescuer import rescue_expired
+from joblane.maintenance.retention import Retention, RetentionSettings
 from joblane.storage.base import Storage
 
 log = logging.getLogger("joblane.maintenance")
@@ -27,11 +29,16 @@ class Maintenance:
         policy: RetryPolicy | None = None,
         interval: float = 1.0,
         on_change: Callable[[JobStamp], None] | None = None,
+        retention: RetentionSettings | None = None,
     ) -> None:
         self.storage = storage
         self.policy = policy or RetryPolicy()
         self.interval = interval
         self.on_change = on_change
+        retention = retention or RetentionSettings()
+        # a run never outlasts a tick, so leadership (ttl: 5 ticks) is renewed in time
+        budget = min(retention.budget, interval)
+        self.retention = Retention(storage, dataclasses.replace(retention, budget=budget))
         self.holder = f"mnt_{ids.ulid()}"
         self.is_leader = False
         self._ticks = 0
@@ -64,4 +71,5 @@ class Maintenance:
         await batches.settle(self.storage)
         if self._ticks % PURGE_EVERY == 0:
             await self.storage.idempotency_purge(limit=1000)
+        await self.retention.tick()
         self._ticks += 1

@@ -17,8 +17,10 @@ from typing import Any, NamedTuple
 from joblane.app import Joblane, JobType
 from joblane.core import ids
 from joblane.core.batch import Batch, NewBatch
-from joblane.core.errors import NotImplementedType, ValidationFailed
+from joblane.core.errors import Forbidden, NotImplementedType, ValidationFailed
 from joblane.core.job import NewJob
+from joblane.core.principal import Principal
+from joblane.core.tenant import TenantSettings
 from joblane.service.jobs import validate_input
 from joblane.storage.base import BatchUpload, Storage
 
@@ -58,11 +60,11 @@ class BatchSubmitter:
         self.max_items = max_items
 
     async def submit(
-        self, tenant_id: str, options: BatchOptions, items: AsyncIterable[BatchItem]
+        self, who: Principal, options: BatchOptions, items: AsyncIterable[BatchItem]
     ) -> Batch:
         batch = NewBatch(
             id=ids.new_id(ids.BATCH),
-            tenant_id=tenant_id,
+            tenant_id=who.tenant_id,
             name=options.name,
             max_concurrent=options.max_concurrent,
             priority=options.priority,
@@ -72,7 +74,7 @@ class BatchSubmitter:
         )
         upload = await self.storage.batch_open(batch)
         try:
-            await self._write_items(upload, batch, items)
+            await self._write_items(upload, batch, items, who.settings)
             return await upload.commit()
         except BaseException:
             with contextlib.suppress(Exception):
@@ -80,7 +82,11 @@ class BatchSubmitter:
             raise
 
     async def _write_items(
-        self, upload: BatchUpload, batch: NewBatch, items: AsyncIterable[BatchItem]
+        self,
+        upload: BatchUpload,
+        batch: NewBatch,
+        items: AsyncIterable[BatchItem],
+        tenant: TenantSettings,
     ) -> None:
         chunk: list[_Valid] = []
         count = 0
@@ -93,7 +99,7 @@ class BatchSubmitter:
                         f"a batch holds at most {self.max_items} items",
                         [{"loc": list(item.loc), "msg": "too many items", "type": "too_long"}],
                     )
-                chunk.append(self._validate(item))
+                chunk.append(self._validate(item, tenant))
                 if count % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let the pending write make progress meanwhile
                 if len(chunk) >= CHUNK:
@@ -114,7 +120,7 @@ class BatchSubmitter:
         if chunk:
             await upload.add(_new_jobs(batch, chunk))
 
-    def _validate(self, item: BatchItem) -> _Valid:
+    def _validate(self, item: BatchItem, tenant: TenantSettings) -> _Valid:
         job_type = self.registry.get(item.type)
         if job_type is None:
             known = ", ".join(self.registry.names())
@@ -125,6 +131,11 @@ class BatchSubmitter:
         if not job_type.enabled:
             raise NotImplementedType(
                 f"{describe(item.loc)}: job type '{item.type}' is disabled on this server"
+            )
+        if not tenant.may_use(job_type.name):
+            raise Forbidden(
+                f"{describe(item.loc)}: this tenant may not use job type '{item.type}'",
+                details={"job_type": item.type, "loc": list(item.loc)},
             )
         try:
             data = validate_input(job_type, item.input)

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from joblane.app import Joblane
 from joblane.core import ids
 from joblane.core.batch import Batch, BatchControl, ErrorGroup
-from joblane.core.errors import BatchNotFound, Conflict, InvalidBatchId
+from joblane.core.errors import (
+    BatchExpired,
+    BatchNotFound,
+    Conflict,
+    InvalidBatchId,
+    JoblaneError,
+)
 from joblane.core.job import Job
 from joblane.core.principal import READ, WRITE, Principal
 from joblane.core.states import JobState
@@ -48,7 +54,7 @@ class BatchService:
         self, who: Principal, options: BatchOptions, items: AsyncIterable[BatchItem]
     ) -> Batch:
         who.require(WRITE)
-        return await self._submitter.submit(who.tenant_id, options, items)
+        return await self._submitter.submit(who, options, items)
 
     # -- read --------------------------------------------------------------------------------
     async def get(self, who: Principal, batch_id: str) -> Batch:
@@ -59,8 +65,18 @@ class BatchService:
         check_batch_id(batch_id)
         batch = await self.storage.batch_get(batch_id, who.visible_tenant)
         if batch is None:
-            raise BatchNotFound(f"Batch '{batch_id}' not found", details={"batch_id": batch_id})
+            raise await self._missing(who, batch_id)
         return batch
+
+    async def _missing(self, who: Principal, batch_id: str) -> JoblaneError:
+        """A batch the caller cannot see: 410 if retention purged it from the caller's tenant
+        (any tenant, for admin keys), else 404. Only lookups that miss pay for the tombstone."""
+        details = {"batch_id": batch_id}
+        purged_at = await self.storage.tombstone_get(batch_id, who.visible_tenant)
+        if purged_at is not None:
+            message = f"Batch '{batch_id}' expired: its record was purged by retention"
+            return BatchExpired(message, purged_at=purged_at, details=details)
+        return BatchNotFound(f"Batch '{batch_id}' not found", details=details)
 
     async def wait(self, who: Principal, batch: Batch, timeout: float) -> Batch:
         """Long-poll: the batch once its version moves past `batch.version`."""
@@ -155,7 +171,7 @@ class BatchService:
         if batch.control is target:
             return batch  # asked twice: same answer, no change
         change = await self.storage.batch_set_control(batch.id, who.visible_tenant, target, reason)
-        return self._changed(batch, change, VERBS[target], f"it is {batch.status}")
+        return await self._changed(who, batch, change, VERBS[target], f"it is {batch.status}")
 
     async def retry_failed(self, who: Principal, batch_id: str) -> tuple[Batch, int]:
         who.require(WRITE)
@@ -165,11 +181,14 @@ class BatchService:
         if batch.counts.failed == 0:
             raise _conflict(batch, "retried", "it has no failed items")
         change = await self.storage.batch_retry_failed(batch.id, who.visible_tenant)
-        return self._changed(batch, change, "retried", "it has no failed items"), change.items
+        changed = await self._changed(who, batch, change, "retried", "it has no failed items")
+        return changed, change.items
 
-    def _changed(self, batch: Batch, change: BatchChange, verb: str, why: str) -> Batch:
-        if change.batch is None:
-            raise BatchNotFound(f"Batch '{batch.id}' not found", details={"batch_id": batch.id})
+    async def _changed(
+        self, who: Principal, batch: Batch, change: BatchChange, verb: str, why: str
+    ) -> Batch:
+        if change.batch is None:  # gone since it was read: purged, most likely
+            raise await self._missing(who, batch.id)
         if not change.changed:
             raise _conflict(change.batch, verb, why)
         self.changes.notify(change.batch.id, change.batch.version)

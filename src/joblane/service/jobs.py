@@ -18,6 +18,8 @@ from joblane.core.errors import (
     Conflict,
     IdempotencyMismatch,
     InvalidId,
+    JobExpired,
+    JoblaneError,
     NotFound,
     NotImplementedType,
     Unavailable,
@@ -71,6 +73,7 @@ class JobService:
     ) -> Submitted:
         who.require(WRITE)
         job_type = self._job_type(request.type)
+        who.may_use(job_type.name)
         new_job = NewJob(
             id=ids.new_id(ids.JOB),
             tenant_id=who.tenant_id,
@@ -115,7 +118,7 @@ class JobService:
         check_job_id(job_id)
         job = await self.storage.job_get(job_id, who.visible_tenant)
         if job is None:
-            raise NotFound(f"Job '{job_id}' not found", details={"job_id": job_id})
+            raise await self._missing(who, job_id)
         return job
 
     async def wait(self, who: Principal, job: Job, timeout: float, *, until_terminal: bool) -> Job:
@@ -148,7 +151,7 @@ class JobService:
         who.require(WRITE)
         check_job_id(job_id)
         change = await self.storage.job_cancel(job_id, who.visible_tenant, reason)
-        job = self._found(job_id, change.job)
+        job = await self._found(who, job_id, change.job)
         if not change.changed and job.state is JobState.RUNNING and job.cancel_requested:
             return job  # asked again while the handler winds down: same answer, no change
         if not change.changed:
@@ -165,7 +168,7 @@ class JobService:
         check_job_id(job_id)
         await self._refuse_if_batch_cancelled(job_id, who)
         change = await self.storage.job_retry(job_id, who.visible_tenant)
-        job = self._found(job_id, change.job)
+        job = await self._found(who, job_id, change.job)
         if not change.changed:
             raise Conflict(
                 f"Job '{job_id}' is {job.state}; only failed or cancelled jobs can be retried",
@@ -175,12 +178,17 @@ class JobService:
         return job
 
     async def _refuse_if_batch_cancelled(self, job_id: str, who: Principal) -> None:
-        """An item of a cancelled batch stays cancelled: the batch is over."""
+        """An item of a cancelled (or expired) batch stays as it is: the batch is over."""
         job = await self.storage.job_get(job_id, who.visible_tenant)
         if job is None or job.batch_id is None:
             return
         batch = await self.storage.batch_get(job.batch_id, None)
-        if batch is not None and batch.control is BatchControl.CANCELLED:
+        if batch is None:  # retention purged the batch; its items are going too
+            raise Conflict(
+                f"Job '{job_id}' belongs to batch '{job.batch_id}', which expired",
+                details={"job_id": job_id, "batch_id": job.batch_id},
+            )
+        if batch.control is BatchControl.CANCELLED:
             raise Conflict(
                 f"Job '{job_id}' belongs to batch '{job.batch_id}', which was cancelled",
                 details={"job_id": job_id, "batch_id": job.batch_id},
@@ -190,7 +198,7 @@ class JobService:
         who.require(WRITE)
         check_job_id(job_id)
         change = await self.storage.job_delete(job_id, who.visible_tenant)
-        job = self._found(job_id, change.job)
+        job = await self._found(who, job_id, change.job)
         if not change.changed and job.batch_id is not None:
             raise Conflict(
                 f"Job '{job_id}' belongs to batch '{job.batch_id}'; its items are not deleted "
@@ -212,11 +220,20 @@ class JobService:
         except Unavailable:  # a hint is not worth failing a read (or a 202 already committed)
             return None
 
-    @staticmethod
-    def _found(job_id: str, job: Job | None) -> Job:
+    async def _found(self, who: Principal, job_id: str, job: Job | None) -> Job:
         if job is None:
-            raise NotFound(f"Job '{job_id}' not found", details={"job_id": job_id})
+            raise await self._missing(who, job_id)
         return job
+
+    async def _missing(self, who: Principal, job_id: str) -> JoblaneError:
+        """A job the caller cannot see: 410 if retention purged it from the caller's tenant
+        (any tenant, for admin keys), else 404. Only lookups that miss pay for the tombstone."""
+        details = {"job_id": job_id}
+        purged_at = await self.storage.tombstone_get(job_id, who.visible_tenant)
+        if purged_at is not None:
+            message = f"Job '{job_id}' expired: its record was purged by retention"
+            return JobExpired(message, purged_at=purged_at, details=details)
+        return NotFound(f"Job '{job_id}' not found", details=details)
 
 
 def check_job_id(job_id: str) -> None:

@@ -1,8 +1,16 @@
-"""API keys: created once, stored as a hash, checked on every request (briefly cached)."""
+"""API keys: `jlk_` + 32 random + 6 checksum characters, shown once, stored only as a keyed hash.
+
+The hash is HMAC-SHA256 under the server's secret (`JOBLANE_SECRET_KEY`, or one generated once and
+kept in the database when that is not set), so a copy of the `api_keys` table alone cannot be
+used to test guesses. The checksum lets a typo or a random string be refused before any lookup,
+and lets secret scanners recognise a leaked key. Verified keys are cached for 2 s.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import re
 import secrets
 import string
@@ -10,8 +18,9 @@ import zlib
 from dataclasses import dataclass
 
 from joblane.core import ids
-from joblane.core.errors import InvalidApiKey, NotFound, ValidationFailed
+from joblane.core.errors import InvalidApiKey, InvalidKeyId, KeyNotFound, ValidationFailed
 from joblane.core.principal import SCOPES, Principal
+from joblane.service.tenants import TenantService
 from joblane.storage.base import Storage
 from joblane.storage.params import ApiKeyRecord
 
@@ -20,6 +29,11 @@ _ALPHABET = string.digits + string.ascii_letters
 _SECRET_LEN = 32
 _CHECK_LEN = 6
 CACHE_SECONDS = 2.0
+SECRET_NAME = "api_key_hmac"
+HMAC_VERSION = 2
+LEGACY_VERSION = 1  # plain SHA-256: keys made before migration 0003
+
+log = logging.getLogger("joblane.keys")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +70,44 @@ def looks_valid(secret: str) -> bool:
     return secrets.compare_digest(check, _checksum(body))
 
 
-def hash_secret(secret: str) -> str:
+def legacy_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def keyed_hash(secret: str, server_secret: bytes) -> str:
+    return hmac.new(server_secret, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def check_key_id(key_id: str) -> None:
+    problem = ids.id_problem(key_id, ids.KEY)
+    if problem is not None:
+        raise InvalidKeyId(f"API key id {problem}", details={"key_id": key_id})
+
+
 class KeyService:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        server_secret: str | None = None,
+        tenants: TenantService | None = None,
+    ) -> None:
         self.storage = storage
+        self.tenants = tenants or TenantService(storage)
+        self._configured = server_secret
+        self._server_secret: bytes | None = None
         self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
+
+    async def _hmac_key(self) -> bytes:
+        if self._server_secret is None:
+            secret = self._configured
+            if not secret:
+                log.warning(
+                    "JOBLANE_SECRET_KEY is not set: API keys are hashed under a secret kept in "
+                    "the database; set it so a copy of the database alone cannot check guesses"
+                )
+                secret = await self.storage.server_secret(SECRET_NAME, secrets.token_hex(32))
+            self._server_secret = secret.encode()
+        return self._server_secret
 
     async def create(
         self,
@@ -72,40 +116,52 @@ class KeyService:
         name: str = "",
         expires_at: float | None = None,
     ) -> CreatedKey:
-        unknown = sorted(set(scopes) - set(SCOPES))
-        if unknown or not scopes:
-            raise ValidationFailed(
-                f"scopes must be some of {', '.join(SCOPES)}",
-                [{"loc": ["scopes"], "msg": f"unknown scopes: {unknown}" if unknown else "empty"}],
-            )
-        if not tenant_id.strip():
-            raise ValidationFailed(
-                "tenant must not be empty", [{"loc": ["tenant"], "msg": "empty"}]
-            )
+        _check_scopes(scopes)
+        await self.tenants.ensure(tenant_id)
+        created = await self._new(tenant_id, scopes, name, expires_at)
+        await self.storage.key_insert(created.record)
+        return created
+
+    async def _new(
+        self, tenant_id: str, scopes: tuple[str, ...], name: str, expires_at: float | None
+    ) -> CreatedKey:
         secret = generate_secret()
         record = ApiKeyRecord(
             id=ids.new_id(ids.KEY),
             tenant_id=tenant_id,
             name=name,
             prefix=secret[: len(PREFIX) + 6],
-            key_hash=hash_secret(secret),
+            key_hash=keyed_hash(secret, await self._hmac_key()),
             scopes=tuple(scopes),
             created_at=self.storage.now(),
             expires_at=expires_at,
+            hash_version=HMAC_VERSION,
         )
-        await self.storage.key_insert(record)
         return CreatedKey(record, secret)
+
+    async def rotate(self, key_id: str, grace: float, tenant_id: str | None = None) -> CreatedKey:
+        """A new key with the same tenant, name and scopes; the old one stops working after
+        `grace` seconds (0: at once)."""
+        old = await self.get(key_id, tenant_id)
+        created = await self._new(old.tenant_id, old.scopes, old.name, None)
+        if not await self.storage.key_rotate(key_id, created.record, self.storage.now() + grace):
+            raise KeyNotFound(
+                f"API key '{key_id}' is revoked, expired or already rotated",
+                details={"key_id": key_id},
+            )
+        self._cache.clear()
+        return created
 
     async def authenticate(self, secret: str) -> Principal:
         now = self.storage.now()
-        key_hash = hash_secret(secret)
+        key_hash = keyed_hash(secret, await self._hmac_key())
         cached = self._cache.get(key_hash)
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             record = cached[1]
         else:
             if not looks_valid(secret):
                 raise InvalidApiKey("API key is malformed or its checksum is wrong")
-            record = await self.storage.key_by_hash(key_hash)
+            record = await self._lookup(secret, key_hash)
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[key_hash] = (now, record)
@@ -115,12 +171,40 @@ class KeyService:
             raise InvalidApiKey("API key was revoked")
         if record.expires_at is not None and record.expires_at <= now:
             raise InvalidApiKey("API key has expired")
-        return Principal(record.tenant_id, frozenset(record.scopes), record.id)
+        settings = await self.tenants.settings(record.tenant_id)
+        return Principal(record.tenant_id, frozenset(record.scopes), record.id, settings)
+
+    async def _lookup(self, secret: str, key_hash: str) -> ApiKeyRecord | None:
+        record = await self.storage.key_by_hash(key_hash)
+        if record is None:
+            legacy = await self.storage.key_by_hash(legacy_hash(secret))
+            if legacy is not None and legacy.hash_version == LEGACY_VERSION:
+                return legacy
+        return record
+
+    async def get(self, key_id: str, tenant_id: str | None = None) -> ApiKeyRecord:
+        check_key_id(key_id)
+        record = await self.storage.key_get(key_id)
+        if record is None or (tenant_id is not None and record.tenant_id != tenant_id):
+            raise KeyNotFound(f"API key '{key_id}' not found", details={"key_id": key_id})
+        return record
 
     async def list(self, tenant_id: str | None = None) -> list[ApiKeyRecord]:
         return await self.storage.keys_list(tenant_id)
 
-    async def revoke(self, key_id: str) -> None:
+    async def revoke(self, key_id: str, tenant_id: str | None = None) -> None:
+        await self.get(key_id, tenant_id)
         if not await self.storage.key_revoke(key_id):
-            raise NotFound(f"API key '{key_id}' not found or already revoked")
+            raise KeyNotFound(
+                f"API key '{key_id}' not found or already revoked", details={"key_id": key_id}
+            )
         self._cache.clear()
+
+
+def _check_scopes(scopes: tuple[str, ...]) -> None:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValidationFailed(
+            f"scopes must be some of {', '.join(SCOPES)}",
+            [{"loc": ["scopes"], "msg": f"unknown scopes: {unknown}" if unknown else "empty"}],
+        )

@@ -77,6 +77,8 @@ class ApiKeyRecord:
     created_at: float
     expires_at: float | None = None
     revoked_at: float | None = None
+    hash_version: int = 2  # 1: SHA-256 (keys made before migration 0003); 2: HMAC-SHA256
+    replaced_by: str | None = None  # the key that rotated this one out
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,8 @@ class JobReader:
             created_at=row["created_at"],
             expires_at=row["expires_at"],
             revoked_at=row["revoked_at"],
+            hash_version=row["hash_version"],
+            replaced_by=row["replaced_by"],
         )
 
     def worker(self, row: Row) -> WorkerRecord:

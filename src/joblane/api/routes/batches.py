@@ -33,10 +33,10 @@ async def submit(request: Request) -> Response:
     ctx, who = await caller(request)
     who.require(WRITE)  # before reading (possibly hundreds of MB of) a body it may not send
     limits = ctx.settings
-    async with batch_submission(request, limits.max_batch_bytes, limits.max_body_bytes) as (
-        options,
-        items,
-    ):
+    line_limit = who.body_limit(limits.max_body_bytes)  # a tenant's payload limit: per item
+    async with batch_submission(
+        request, limits.max_batch_bytes, line_limit, limits.max_json_depth
+    ) as (options, items):
         batch = await ctx.batches.submit(who, options, items)
     headers = {"Location": f"/v1/batches/{batch.id}"}
     return _batch_response(ctx, request, batch, 202, headers, BatchView(request_id_of(request)))

@@ -17,6 +17,7 @@ from joblane.api.http import (
     prefer_wait,
     version_from_etag,
 )
+from joblane.api.limits import idempotency_key
 from joblane.api.present import job_body
 from joblane.api.query import job_filter
 from joblane.api.schemas import CancelBody, SubmitJobBody
@@ -29,11 +30,14 @@ from joblane.service.jobs import SubmitJob
 
 async def submit(request: Request) -> Response:
     ctx, who = await caller(request)
-    body = await parse_json_body(request, SubmitJobBody, ctx.settings.max_body_bytes)
-    wait = prefer_wait(request, ctx.settings.max_wait)
-    submitted = await ctx.jobs.submit(
-        who, _submit_request(body), request.headers.get("idempotency-key")
+    body = await parse_json_body(
+        request,
+        SubmitJobBody,
+        who.body_limit(ctx.settings.max_body_bytes),
+        max_depth=ctx.settings.max_json_depth,
     )
+    wait = prefer_wait(request, ctx.settings.max_wait)
+    submitted = await ctx.jobs.submit(who, _submit_request(body), idempotency_key(request))
     job = submitted.job
     if wait:  # the job is committed: an outage while waiting must not turn the 202 into a 503
         with contextlib.suppress(Unavailable):

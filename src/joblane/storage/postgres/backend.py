@@ -22,7 +22,6 @@ from joblane.core.errors import Unavailable
 from joblane.core.job import Job, JobStamp, Lease, NewJob
 from joblane.storage import migrate as migrations
 from joblane.storage.params import (
-    ApiKeyRecord,
     Change,
     HeartbeatResult,
     IdempotentInsert,
@@ -39,17 +38,23 @@ from joblane.storage.postgres.connection import (
     create_pool,
     unavailable_on_failure,
 )
+from joblane.storage.postgres.fairshare import PostgresFairShare
 from joblane.storage.postgres.leader import Leadership
 from joblane.storage.postgres.listener import Listener
 from joblane.storage.postgres.listing import list_query
-from joblane.storage.postgres.rows import job_from_record, key_from_record, worker_from_record
+from joblane.storage.postgres.retention import PostgresRetention
+from joblane.storage.postgres.rows import job_from_record, worker_from_record
+from joblane.storage.postgres.tenants import PostgresTenants
+from joblane.storage.postgres.usage import PostgresUsage
 from joblane.storage.sqlfiles import load_positional
 
 Q = load_positional("joblane.storage.postgres")
 MIGRATIONS_PACKAGE = "joblane.storage.postgres.migrations"
 
 
-class PostgresStorage(PostgresBatches):
+class PostgresStorage(
+    PostgresBatches, PostgresTenants, PostgresUsage, PostgresRetention, PostgresFairShare
+):
     def __init__(self, options: PostgresOptions) -> None:
         self.options = options
         self._pool: asyncpg.Pool | None = None
@@ -185,15 +190,20 @@ class PostgresStorage(PostgresBatches):
             "lease_seconds": lease_seconds,
             "worker_id": worker_id,
         }
-        # Items of batches with max_concurrent come from a second, slower step, run only while
-        # such batches exist. Once seen, they go first: were they served from what the plain
-        # claim leaves, a backlog of other jobs would starve them (their limits cap them).
-        limited_first = self._limited
-        jobs = await self._claim_limited(params, limit) if limited_first else []
+        # Items of batches with max_concurrent, and jobs of tenants with max_running, come from
+        # slower steps, run only while there is such work. Once seen, they go first: were they
+        # served from what the plain claim leaves, a backlog of other jobs would starve them
+        # (their limits cap them).
+        limited_first, capped_first = self._limited, self._capped
+        jobs = await self._claim_capped(params, limit) if capped_first else []
+        if limited_first:
+            jobs += await self._claim_limited(params, limit - len(jobs))
         if len(jobs) < limit:
-            rows = await self._fetch("jobs_claim", **{**params, "limit": limit - len(jobs)})
+            rows = await self._claim_plain({**params, "limit": limit - len(jobs)})
             self._limited = bool(rows[0]["limited"])  # one row even when nothing was claimed
             jobs += [job_from_record(r) for r in rows if r["id"] is not None]
+            if self._capped and not capped_first:
+                jobs += await self._claim_capped(params, limit - len(jobs))
             if self._limited and not limited_first:
                 jobs += await self._claim_limited(params, limit - len(jobs))
         jobs.sort(key=_claim_order)
@@ -255,7 +265,10 @@ class PostgresStorage(PostgresBatches):
         return False
 
     async def _claimable(self, types: Sequence[str]) -> bool:
-        return bool(await self._fetch("jobs_claimable_exists", types=list(types)))
+        rows = await self._fetch("jobs_claimable_exists", types=list(types))
+        if rows and rows[0]["capped"]:
+            self._capped_work_seen()
+        return bool(rows)
 
     async def _seconds_until_due(self, types: Sequence[str]) -> float | None:
         rows = await self._fetch("jobs_next_due", types=list(types))
@@ -266,12 +279,6 @@ class PostgresStorage(PostgresBatches):
     async def jobs_expired_leases(self, limit: int) -> list[Job]:
         rows = await self._fetch("jobs_expired_leases", limit=limit)
         return [job_from_record(r) for r in rows]
-
-    async def jobs_purge(self, finished_before: float, limit: int) -> int:
-        async with self._conn() as conn:
-            q = Q["jobs_purge"]
-            status = await conn.execute(q.sql, *q.args({"before": finished_before, "limit": limit}))
-        return int(status.split()[-1])
 
     async def idempotency_purge(self, limit: int) -> int:
         async with self._conn() as conn:
@@ -297,28 +304,6 @@ class PostgresStorage(PostgresBatches):
     async def workers_alive(self, seen_within: float) -> list[WorkerRecord]:
         rows = await self._fetch("workers_alive", within=seen_within)
         return [worker_from_record(r) for r in rows]
-
-    # -- API keys ----------------------------------------------------------------------------
-    async def key_insert(self, key: ApiKeyRecord) -> None:
-        async with self._conn() as conn:
-            await ops.insert_key(conn, key)
-
-    async def key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
-        rows = await self._fetch("key_by_hash", key_hash=key_hash)
-        return key_from_record(rows[0]) if rows else None
-
-    async def keys_list(self, tenant_id: str | None) -> list[ApiKeyRecord]:
-        if tenant_id is None:
-            rows = await self._fetch("keys_list")
-        else:
-            rows = await self._fetch("keys_list_for_tenant", tenant_id=tenant_id)
-        return [key_from_record(r) for r in rows]
-
-    async def key_revoke(self, key_id: str) -> bool:
-        async with self._conn() as conn:
-            q = Q["key_revoke"]
-            status = await conn.execute(q.sql, *q.args({"id": key_id}))
-        return bool(status.endswith(" 1"))
 
 
 def _claim_order(job: Job) -> tuple[int, float, str]:

@@ -25,6 +25,7 @@ from joblane.core.job import Job, NewJob
 from joblane.storage.base import BatchUpload
 from joblane.storage.batchmap import batch_from_row
 from joblane.storage.params import BatchChange, BatchFilter, ItemResult
+from joblane.storage.postgres import usage
 from joblane.storage.postgres.connection import (
     Conn,
     PostgresOptions,
@@ -183,6 +184,7 @@ async def _create(conn: Conn, batch: NewBatch, count: int, now: float) -> Batch:
         now=now,
     )
     await _fetch(conn, "batch_counts_insert", batch_id=batch.id, queued=count)
+    await usage.count_submitted_batch(conn, batch.tenant_id, now, count)
     await _fetch(conn, "notify_jobs")  # sent at commit: idle workers wake for the items
     created = await get(conn, batch.id)
     assert created is not None

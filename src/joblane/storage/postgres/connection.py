@@ -40,7 +40,7 @@ class PostgresOptions:
     url: str
     min_connections: int = 1
     max_connections: int = 10
-    acquire_timeout: float = 5.0
+    acquire_timeout: float = 5.0  # an exhausted pool answers 503 after this (pool_timeout)
     command_timeout: float = 30.0
 
 

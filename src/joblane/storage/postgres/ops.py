@@ -12,7 +12,6 @@ from joblane.core.job import Job, JobStamp, NewJob, Progress
 from joblane.core.states import JobState
 from joblane.storage.migrate import Migration, pending
 from joblane.storage.params import (
-    ApiKeyRecord,
     Change,
     IdempotentInsert,
     Outcome,
@@ -233,18 +232,3 @@ async def upsert_worker(conn: Conn, worker: WorkerRecord) -> None:
         running=list(worker.running),
     )
     await _fetch(conn, "workers_prune")  # rows of workers gone for an hour (e.g. kill -9)
-
-
-async def insert_key(conn: Conn, key: ApiKeyRecord) -> None:
-    await _fetch(
-        conn,
-        "key_insert",
-        id=key.id,
-        tenant_id=key.tenant_id,
-        name=key.name,
-        prefix=key.prefix,
-        key_hash=key.key_hash,
-        scopes=list(key.scopes),
-        created_at=key.created_at,
-        expires_at=key.expires_at,
-    )

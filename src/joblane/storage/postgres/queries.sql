@@ -6,16 +6,26 @@
 WITH inserted AS (
     INSERT INTO jobs (id, tenant_id, type, state, priority, input, metadata, attempt,
         max_attempts, timeout, batch_id, idempotency_key, callback_url, created_at, updated_at,
-        scheduled_at)
+        scheduled_at, capped)
     SELECT j.id, j.tenant_id, j.type, 'queued', j.priority, j.input::json, j.metadata::jsonb, 1,
         j.max_attempts, j.timeout, j.batch_id, j.idempotency_key, j.callback_url, joblane_now(),
-        joblane_now(), GREATEST(joblane_now(), COALESCE(j.run_at, 0))
+        joblane_now(), GREATEST(joblane_now(), COALESCE(j.run_at, 0)),
+        -- fair share (fairshare.sql): jobs of a tenant with max_running queue in its lane
+        j.batch_id IS NULL AND j.tenant_id IN (
+            SELECT id COLLATE "default" FROM tenants WHERE max_running IS NOT NULL)
     FROM unnest(:ids::text[], :tenant_ids::text[], :types::text[], :priorities::int[],
         :inputs::text[], :metadatas::text[], :max_attempts::int[], :timeouts::float8[],
         :batch_ids::text[], :idempotency_keys::text[], :callback_urls::text[], :run_ats::float8[])
         AS j(id, tenant_id, type, priority, input, metadata, max_attempts, timeout, batch_id,
              idempotency_key, callback_url, run_at)
     RETURNING *
+), counted AS (
+    -- usage (usage.sql): the jobs accepted, counted by the statement that accepts them
+    INSERT INTO usage_daily AS u (tenant_id, day, shard, jobs_submitted)
+    SELECT tenant_id, joblane_utc_day(created_at), pg_backend_pid() % 16, count(*)
+    FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (tenant_id, day, shard) DO UPDATE SET
+        jobs_submitted = u.jobs_submitted + excluded.jobs_submitted
 )
 -- the uncorrelated subquery runs once: one NOTIFY per statement, sent at its commit
 SELECT *, (SELECT pg_notify('joblane_jobs', '')) IS NULL AS notified FROM inserted
@@ -77,7 +87,10 @@ UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
     updated_at = joblane_now(), result = NULL, started_at = NULL, completed_at = NULL,
     failed_at = NULL, cancelled_at = NULL, finished_at = NULL, cancel_requested = false,
     cancel_reason = NULL, progress_processed = 0, progress_total = NULL,
-    progress_failed = 0, progress_message = NULL
+    progress_failed = 0, progress_message = NULL,
+    -- fair share: the lane of the tenant, as it is now
+    capped = jobs.batch_id IS NULL AND jobs.tenant_id IN (
+        SELECT id COLLATE "default" FROM tenants WHERE max_running IS NOT NULL)
 WHERE id = :id AND state IN ('failed', 'cancelled')
 RETURNING *
 
@@ -94,10 +107,11 @@ DELETE FROM jobs WHERE id = :id AND state IN ('completed', 'failed', 'cancelled'
 -- `jobs_batch_claimable`, batch by batch in priority order), each locked as scanned, then the
 -- best `limit` of both. Items of paused or limited batches are never visited. `limited`,
 -- evaluated once per statement, says whether `jobs_claim_limited` has batches to look at: one
--- row carries it even when nothing was claimed (its job columns are then NULL).
+-- row carries it even when nothing was claimed (its job columns are then NULL). While any tenant
+-- has max_running, claims run its twin `jobs_claim_fair` (fairshare.sql) instead.
 WITH loose AS (
     SELECT id, priority, scheduled_at FROM jobs
-    WHERE state = 'queued' AND batch_id IS NULL AND scheduled_at <= joblane_now()
+    WHERE state = 'queued' AND batch_id IS NULL AND NOT capped AND scheduled_at <= joblane_now()
         AND type = ANY(:types::text[])
     ORDER BY priority DESC, scheduled_at, id
     LIMIT :limit
@@ -133,9 +147,12 @@ LEFT JOIN claimed ON true
 
 -- name: batches_limited_lock
 -- Active limited batches that may have room, held until the claim of their items commits:
--- another claimer skips them, so the running count read next cannot go stale.
+-- another claimer skips them, so the running count read next cannot go stale. (Batches of
+-- tenants with max_running are claimed under their tenant's row: `jobs_claim_capped`.)
 SELECT b.id, b.max_concurrent FROM batches b
 WHERE b.settled_at IS NULL AND b.control = 'active' AND b.max_concurrent IS NOT NULL
+    AND b.tenant_id NOT IN (
+        SELECT id COLLATE "default" FROM tenants WHERE max_running IS NOT NULL)
     AND EXISTS (SELECT 1 FROM batch_counts c WHERE c.batch_id = b.id
         HAVING sum(c.queued) > 0 AND sum(c.running) < b.max_concurrent)
 ORDER BY b.priority DESC, b.id
@@ -168,19 +185,38 @@ FROM picked WHERE jobs.id = picked.id
 RETURNING jobs.*
 
 -- name: jobs_next_due
--- Like `jobs_claimable_exists`: items of paused batches, or of limited ones without room, are
--- not waited for.
+-- Like `jobs_claimable_exists`: items of paused batches, or of limited ones without room, and
+-- jobs of tenants at their max_running, are not waited for.
+WITH RECURSIVE lane(tenant_id) AS (
+    (SELECT tenant_id FROM jobs WHERE state = 'queued' AND batch_id IS NULL AND capped
+     ORDER BY tenant_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.tenant_id FROM jobs j
+            WHERE j.state = 'queued' AND j.batch_id IS NULL AND j.capped
+                AND j.tenant_id > lane.tenant_id
+            ORDER BY j.tenant_id LIMIT 1)
+    FROM lane WHERE lane.tenant_id IS NOT NULL)
 SELECT min(due) - joblane_now() FROM (
     SELECT min(scheduled_at) AS due FROM jobs
-    WHERE state = 'queued' AND batch_id IS NULL AND type = ANY(:types::text[])
+    WHERE state = 'queued' AND batch_id IS NULL AND NOT capped AND type = ANY(:types::text[])
     UNION ALL
     SELECT (SELECT min(scheduled_at) FROM jobs
             WHERE batch_id = o.id COLLATE "default" AND state = 'queued'
                 AND type = ANY(:types::text[]))
     FROM (SELECT b.id FROM batches b
+    LEFT JOIN tenants t ON t.id = b.tenant_id COLLATE "C" AND t.max_running IS NOT NULL
     WHERE b.settled_at IS NULL AND b.control = 'active' AND (b.max_concurrent IS NULL
         OR b.max_concurrent > COALESCE(
-            (SELECT sum(c.running) FROM batch_counts c WHERE c.batch_id = b.id), 0))) AS o
+            (SELECT sum(c.running) FROM batch_counts c WHERE c.batch_id = b.id), 0))
+        AND (t.id IS NULL OR t.max_running > (SELECT count(*) FROM jobs r
+            WHERE r.tenant_id = b.tenant_id AND r.state = 'running'))) AS o
+    UNION ALL
+    SELECT (SELECT min(scheduled_at) FROM jobs q
+            WHERE q.tenant_id = lane.tenant_id AND q.state = 'queued' AND q.batch_id IS NULL
+                AND q.capped AND q.type = ANY(:types::text[]))
+    FROM lane JOIN tenants t ON t.id = lane.tenant_id COLLATE "C"
+    WHERE t.max_running IS NULL OR t.max_running > (SELECT count(*) FROM jobs r
+        WHERE r.tenant_id = lane.tenant_id AND r.state = 'running')
 ) AS d
 
 -- name: jobs_heartbeat
@@ -201,26 +237,49 @@ WHERE jobs.id = p.id AND jobs.state = 'running' AND jobs.lease_token = p.token
 RETURNING jobs.id
 
 -- name: jobs_complete
-UPDATE jobs SET state = 'completed', version = version + 1, result = o.result::json,
-    error = NULL, completed_at = joblane_now(), finished_at = joblane_now(),
-    updated_at = joblane_now(), lease_token = NULL, lease_expires_at = NULL,
-    progress_processed = GREATEST(progress_processed, COALESCE(progress_total, 0))
-FROM unnest(:ids::text[], :tokens::text[], :results::text[]) AS o(id, token, result)
-WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
-    AND NOT jobs.cancel_requested
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
+WITH ended AS (
+    UPDATE jobs SET state = 'completed', version = version + 1, result = o.result::json,
+        error = NULL, completed_at = joblane_now(), finished_at = joblane_now(),
+        updated_at = joblane_now(), lease_token = NULL, lease_expires_at = NULL,
+        progress_processed = GREATEST(progress_processed, COALESCE(progress_total, 0))
+    FROM unnest(:ids::text[], :tokens::text[], :results::text[]) AS o(id, token, result)
+    WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
+        AND NOT jobs.cancel_requested
+    RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.tenant_id
+), counted AS (
+    -- usage (usage.sql): an attempt that ended completed or failed is one processed item,
+    -- counted by the statement that ends it
+    INSERT INTO usage_daily AS u (tenant_id, day, shard, items_processed)
+    SELECT tenant_id, joblane_utc_day(joblane_now()), pg_backend_pid() % 16, count(*)
+    FROM ended GROUP BY tenant_id ORDER BY tenant_id
+    ON CONFLICT (tenant_id, day, shard) DO UPDATE SET
+        items_processed = u.items_processed + excluded.items_processed
+)
+SELECT id, state, version, attempt FROM ended
 
 -- name: jobs_fail
-UPDATE jobs SET state = 'failed', version = version + 1, error = o.error::json,
-    failed_at = joblane_now(), finished_at = joblane_now(), updated_at = joblane_now(),
-    lease_token = NULL, lease_expires_at = NULL,
-    rescue_count = rescue_count + CASE WHEN o.rescue THEN 1 ELSE 0 END
-FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
-    AS o(id, token, error, rescue)
-WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
-    AND NOT jobs.cancel_requested
-    AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
-RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
+-- (the rescuer giving up on a lost job fails it here too: it counts as processed)
+WITH ended AS (
+    UPDATE jobs SET state = 'failed', version = version + 1, error = o.error::json,
+        failed_at = joblane_now(), finished_at = joblane_now(), updated_at = joblane_now(),
+        lease_token = NULL, lease_expires_at = NULL,
+        rescue_count = rescue_count + CASE WHEN o.rescue THEN 1 ELSE 0 END
+    FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :rescues::bool[])
+        AS o(id, token, error, rescue)
+    WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
+        AND NOT jobs.cancel_requested
+        AND (NOT o.rescue OR jobs.lease_expires_at < joblane_now())
+    RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt, jobs.tenant_id
+), counted AS (
+    -- usage (usage.sql): an attempt that ended completed or failed is one processed item,
+    -- counted by the statement that ends it
+    INSERT INTO usage_daily AS u (tenant_id, day, shard, items_processed)
+    SELECT tenant_id, joblane_utc_day(joblane_now()), pg_backend_pid() % 16, count(*)
+    FROM ended GROUP BY tenant_id ORDER BY tenant_id
+    ON CONFLICT (tenant_id, day, shard) DO UPDATE SET
+        items_processed = u.items_processed + excluded.items_processed
+)
+SELECT id, state, version, attempt FROM ended
 
 -- name: jobs_cancelled
 UPDATE jobs SET state = 'cancelled', version = version + 1, error = o.error::json,
@@ -239,7 +298,10 @@ UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
     lease_expires_at = NULL, worker_id = NULL,
     rescue_count = rescue_count + CASE WHEN o.rescue THEN 1 ELSE 0 END,
     progress_processed = 0, progress_total = NULL, progress_failed = 0,
-    progress_message = NULL
+    progress_message = NULL,
+    -- fair share: the lane of the tenant, as it is now
+    capped = jobs.batch_id IS NULL AND jobs.tenant_id IN (
+        SELECT id COLLATE "default" FROM tenants WHERE max_running IS NOT NULL)
 FROM unnest(:ids::text[], :tokens::text[], :errors::text[], :delays::float8[], :rescues::bool[])
     AS o(id, token, error, delay, rescue)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
@@ -250,7 +312,10 @@ RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = joblane_now(),
     updated_at = joblane_now(), started_at = NULL, lease_token = NULL,
     lease_expires_at = NULL, worker_id = NULL, progress_processed = 0,
-    progress_total = NULL, progress_failed = 0, progress_message = NULL
+    progress_total = NULL, progress_failed = 0, progress_message = NULL,
+    -- fair share: the lane of the tenant, as it is now
+    capped = jobs.batch_id IS NULL AND jobs.tenant_id IN (
+        SELECT id COLLATE "default" FROM tenants WHERE max_running IS NOT NULL)
 FROM unnest(:ids::text[], :tokens::text[]) AS o(id, token)
 WHERE jobs.id = o.id AND jobs.state = 'running' AND jobs.lease_token = o.token
     AND NOT jobs.cancel_requested
@@ -260,31 +325,38 @@ RETURNING jobs.id, jobs.state, jobs.version, jobs.attempt
 SELECT id FROM jobs WHERE id = ANY(:ids::text[]) AND state = 'running' AND cancel_requested
 
 -- name: jobs_claimable_exists
--- Items of a paused batch, or of a limited batch at its limit, are not claimable: an idle
--- worker must not spin on them.
+-- Items of a paused batch, or of a limited batch at its limit, and jobs of a tenant at its
+-- max_running, are not claimable: an idle worker must not spin on them.
 -- (a scalar subquery in claim order: EXISTS would drop the ORDER BY, and a sequential scan
 -- may wade through many queued items of batches first)
-SELECT 1 WHERE (
+-- Capped tenants (fairshare.sql): `joblane_capped_ready` (migration 0006), asked only while some
+-- tenant has a cap or the capped lane holds jobs, and only if nothing else is claimable;
+-- `capped` says that only they are.
+SELECT NOT f.plain AS capped FROM (SELECT (
     SELECT 1 FROM jobs
-    WHERE state = 'queued' AND batch_id IS NULL AND scheduled_at <= joblane_now()
+    WHERE state = 'queued' AND batch_id IS NULL AND NOT capped AND scheduled_at <= joblane_now()
         AND type = ANY(:types::text[])
     ORDER BY priority DESC, scheduled_at, id LIMIT 1) IS NOT NULL
 OR EXISTS (
     SELECT 1 FROM (SELECT b.id FROM batches b
+    LEFT JOIN tenants t ON t.id = b.tenant_id COLLATE "C" AND t.max_running IS NOT NULL
     WHERE b.settled_at IS NULL AND b.control = 'active' AND (b.max_concurrent IS NULL
         OR b.max_concurrent > COALESCE(
-            (SELECT sum(c.running) FROM batch_counts c WHERE c.batch_id = b.id), 0))) AS o
+            (SELECT sum(c.running) FROM batch_counts c WHERE c.batch_id = b.id), 0))
+        AND (t.id IS NULL OR t.max_running > (SELECT count(*) FROM jobs r
+            WHERE r.tenant_id = b.tenant_id AND r.state = 'running'))) AS o
     WHERE EXISTS (SELECT 1 FROM jobs
         WHERE batch_id = o.id COLLATE "default" AND state = 'queued'
             AND scheduled_at <= joblane_now() AND type = ANY(:types::text[])))
+    AS plain) AS f
+WHERE f.plain
+    OR ((EXISTS (SELECT 1 FROM tenants WHERE max_running IS NOT NULL)
+            OR EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND batch_id IS NULL AND capped))
+        AND joblane_capped_ready(:types::text[]))
 
 -- name: jobs_expired_leases
 SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < joblane_now()
 ORDER BY lease_expires_at LIMIT :limit
-
--- name: jobs_purge
-DELETE FROM jobs WHERE id IN (
-    SELECT id FROM jobs WHERE finished_at < :before LIMIT :limit)
 
 -- name: leader_try
 SELECT pg_try_advisory_lock(hashtextextended(:name, 0))
@@ -303,22 +375,6 @@ SELECT * FROM workers WHERE heartbeat_at >= joblane_now() - :within ORDER BY sta
 
 -- name: workers_prune
 DELETE FROM workers WHERE heartbeat_at < joblane_now() - 3600
-
--- name: key_insert
-INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at)
-VALUES (:id, :tenant_id, :name, :prefix, :key_hash, :scopes::jsonb, :created_at, :expires_at)
-
--- name: key_by_hash
-SELECT * FROM api_keys WHERE key_hash = :key_hash
-
--- name: keys_list
-SELECT * FROM api_keys ORDER BY id
-
--- name: keys_list_for_tenant
-SELECT * FROM api_keys WHERE tenant_id = :tenant_id ORDER BY id
-
--- name: key_revoke
-UPDATE api_keys SET revoked_at = joblane_now() WHERE id = :id AND revoked_at IS NULL
 
 -- name: migrations_table
 CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -2,6 +2,10 @@
 CREATE FUNCTION joblane_now() RETURNS double precision
     LANGUAGE sql STABLE AS $$ SELECT extract(epoch FROM now())::double precision $$;
 
+-- the UTC day of an epoch time (usage is counted per tenant and UTC day)
+CREATE FUNCTION joblane_utc_day(epoch double precision) RETURNS date
+    LANGUAGE sql IMMUTABLE AS $$ SELECT (to_timestamp(epoch) AT TIME ZONE 'UTC')::date $$;
+
 CREATE TABLE jobs (
     id text COLLATE "C" PRIMARY KEY,
     tenant_id text NOT NULL,
@@ -38,6 +42,8 @@ CREATE TABLE jobs (
     lease_expires_at double precision,
     worker_id text,
     rescue_count integer NOT NULL DEFAULT 0,
+    -- queued in the lane of a tenant with max_running, or claimed under its cap (migration 0006)
+    capped boolean NOT NULL DEFAULT false,
     CHECK ((state = 'running') = (lease_token IS NOT NULL))
 ) WITH (
     -- room on each page so heartbeat and progress updates stay HOT (they touch no indexed
@@ -51,16 +57,21 @@ CREATE TABLE jobs (
 
 -- Hot index: only queued rows outside batches; finished jobs never enter it. A batch's queued
 -- items have their own (`jobs_batch_claimable`), so that those of a paused or
--- concurrency-limited batch never lie in a claim's way.
+-- concurrency-limited batch never lie in a claim's way; so do the queued jobs of tenants with
+-- max_running (`jobs_capped`, one range per tenant: a capped tenant's backlog is never walked).
 CREATE INDEX jobs_claimable ON jobs (priority DESC, scheduled_at, id)
-    WHERE state = 'queued' AND batch_id IS NULL;
+    WHERE state = 'queued' AND batch_id IS NULL AND NOT capped;
+CREATE INDEX jobs_capped ON jobs (tenant_id, priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NULL AND capped;
 CREATE INDEX jobs_batch_claimable ON jobs (batch_id, priority DESC, scheduled_at, id)
     WHERE state = 'queued' AND batch_id IS NOT NULL;
 -- Rescuer: running rows only (lease_expires_at is deliberately not indexed: heartbeats stay HOT).
 CREATE INDEX jobs_running ON jobs (id) WHERE state = 'running';
 CREATE INDEX jobs_by_tenant ON jobs (tenant_id, id COLLATE "C");
 CREATE INDEX jobs_by_tenant_state ON jobs (tenant_id, state, id COLLATE "C");
-CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+-- retention: finished jobs outside batches, by tenant and finish time (migration 0005)
+CREATE INDEX jobs_finished ON jobs (tenant_id, finished_at)
+    WHERE finished_at IS NOT NULL AND batch_id IS NULL;
 -- a batch's items in item order (ids are made in submission order)
 CREATE INDEX jobs_by_batch ON jobs (batch_id, id COLLATE "C") INCLUDE (state)
     WHERE batch_id IS NOT NULL;
@@ -85,7 +96,9 @@ CREATE TABLE api_keys (
     scopes jsonb NOT NULL,
     created_at double precision NOT NULL,
     expires_at double precision,
-    revoked_at double precision
+    revoked_at double precision,
+    hash_version integer NOT NULL DEFAULT 1,
+    replaced_by text
 );
 
 CREATE TABLE workers (
@@ -225,3 +238,132 @@ END $$;
 CREATE TRIGGER jobs_batch_counts AFTER UPDATE ON jobs
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION joblane_batch_counts();
+
+-- Tenants and what protects them: per-tenant settings (NULL = the server's default), keyed key
+-- hashes and rotation, daily usage, and tombstones of purged jobs and batches.
+CREATE TABLE tenants (
+    id text COLLATE "C" PRIMARY KEY,
+    name text NOT NULL DEFAULT '',
+    created_at double precision NOT NULL,
+    updated_at double precision NOT NULL,
+    retention_days integer CHECK (retention_days > 0),
+    read_rate double precision CHECK (read_rate > 0),
+    read_burst integer CHECK (read_burst > 0),
+    write_rate double precision CHECK (write_rate > 0),
+    write_burst integer CHECK (write_burst > 0),
+    max_running integer CHECK (max_running > 0),
+    max_payload_bytes integer CHECK (max_payload_bytes > 0),
+    job_types jsonb
+);
+
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, id COLLATE "C");
+
+-- Billable units per tenant and UTC day, sharded like batch_counts so writers do not queue.
+CREATE TABLE usage_daily (
+    tenant_id text COLLATE "C" NOT NULL,
+    day date NOT NULL,
+    shard integer NOT NULL,
+    jobs_submitted bigint NOT NULL DEFAULT 0,
+    items_processed bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, day, shard)
+) WITH (fillfactor = 50);
+
+-- A purged job or batch id answers 410 (not 404) until its tombstone is purged in turn.
+CREATE TABLE tombstones (
+    id text COLLATE "C" PRIMARY KEY,
+    tenant_id text NOT NULL,
+    purged_at double precision NOT NULL
+);
+CREATE INDEX tombstones_by_age ON tombstones (purged_at);
+
+-- The server's own secrets (the key-hashing secret when JOBLANE_SECRET_KEY is not set).
+CREATE TABLE server_secrets (
+    name text PRIMARY KEY,
+    value text NOT NULL,
+    created_at double precision NOT NULL
+);
+
+-- Retention (migration 0005): settled batches by tenant and settle time, and the batches being
+-- purged (their row is gone, their items are deleted chunk by chunk, then their counts).
+CREATE INDEX batches_settled ON batches (tenant_id, settled_at) WHERE settled_at IS NOT NULL;
+CREATE TABLE batch_purges (
+    batch_id text COLLATE "C" PRIMARY KEY,
+    started_at double precision NOT NULL
+);
+
+-- Fair share (migration 0006, fairshare.sql): the queued jobs of a tenant with max_running sit in
+-- their own lane (`jobs.capped`, index `jobs_capped` above), claimed by a step that holds the
+-- tenant's row. A job's lane is chosen by the statements that queue it (`jobs_insert`,
+-- `jobs_requeue`, `jobs_release`, `job_retry`); the triggers move a tenant's queued jobs when its
+-- cap is set or lifted, and wake idle workers when a capped tenant may start jobs again.
+CREATE INDEX tenants_capped ON tenants (id) WHERE max_running IS NOT NULL;
+-- a tenant's open batches (the capped claim looks at those of each tenant it serves)
+CREATE INDEX batches_open ON batches (tenant_id) WHERE settled_at IS NULL;
+
+-- May a capped tenant start a job of these types now? (lane jobs of a tenant with room, or of
+-- one whose cap was lifted; items of a capped tenant's open batches with room.) Asked by the
+-- claim while some tenant has a cap, and by idle workers (a function: their probe carries none
+-- of this plan while nobody has a cap).
+CREATE FUNCTION joblane_capped_ready(types text[]) RETURNS boolean
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN EXISTS (
+        WITH RECURSIVE lane(tenant_id) AS (
+            (SELECT tenant_id FROM jobs WHERE state = 'queued' AND batch_id IS NULL AND capped
+             ORDER BY tenant_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT j.tenant_id FROM jobs j
+                    WHERE j.state = 'queued' AND j.batch_id IS NULL AND j.capped
+                        AND j.tenant_id > lane.tenant_id
+                    ORDER BY j.tenant_id LIMIT 1)
+            FROM lane WHERE lane.tenant_id IS NOT NULL)
+        SELECT 1 FROM lane JOIN tenants t ON t.id = lane.tenant_id COLLATE "C"
+        WHERE (t.max_running IS NULL OR t.max_running > (SELECT count(*) FROM jobs r
+                WHERE r.tenant_id = lane.tenant_id AND r.state = 'running'))
+            AND (SELECT 1 FROM jobs q
+                 WHERE q.tenant_id = lane.tenant_id AND q.state = 'queued'
+                     AND q.batch_id IS NULL AND q.capped AND q.scheduled_at <= joblane_now()
+                     AND q.type = ANY(types)
+                 ORDER BY q.priority DESC, q.scheduled_at, q.id LIMIT 1) IS NOT NULL)
+    OR EXISTS (
+        SELECT 1 FROM tenants t
+        JOIN batches b ON b.tenant_id = t.id COLLATE "default"
+            AND b.settled_at IS NULL AND b.control = 'active'
+        WHERE t.max_running IS NOT NULL
+            AND t.max_running > (SELECT count(*) FROM jobs r
+                WHERE r.tenant_id = b.tenant_id AND r.state = 'running')
+            AND (b.max_concurrent IS NULL OR b.max_concurrent > COALESCE(
+                (SELECT sum(c.running) FROM batch_counts c WHERE c.batch_id = b.id), 0))
+            AND EXISTS (SELECT 1 FROM jobs i
+                WHERE i.batch_id = b.id COLLATE "default" AND i.state = 'queued'
+                    AND i.scheduled_at <= joblane_now() AND i.type = ANY(types)));
+END $$;
+
+CREATE FUNCTION joblane_tenant_cap() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR (OLD.max_running IS NULL) <> (NEW.max_running IS NULL) THEN
+        UPDATE jobs SET capped = (NEW.max_running IS NOT NULL)
+        WHERE tenant_id = NEW.id COLLATE "default" AND state = 'queued' AND batch_id IS NULL
+            AND capped <> (NEW.max_running IS NOT NULL);
+    END IF;
+    PERFORM pg_notify('joblane_jobs', '');
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER tenants_cap_set AFTER INSERT ON tenants
+    FOR EACH ROW WHEN (NEW.max_running IS NOT NULL)
+    EXECUTE FUNCTION joblane_tenant_cap();
+CREATE TRIGGER tenants_cap_changed AFTER UPDATE OF max_running ON tenants
+    FOR EACH ROW WHEN (OLD.max_running IS DISTINCT FROM NEW.max_running)
+    EXECUTE FUNCTION joblane_tenant_cap();
+
+CREATE FUNCTION joblane_tenant_freed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('joblane_jobs', '');
+    RETURN NULL;
+END $$;
+
+-- only for jobs claimed under a cap (`capped`): other jobs' claims and outcomes never call it
+CREATE TRIGGER jobs_tenant_freed AFTER UPDATE OF state ON jobs
+    FOR EACH ROW WHEN (OLD.state = 'running' AND NEW.state <> 'running' AND OLD.capped)
+    EXECUTE FUNCTION joblane_tenant_freed();

@@ -24,7 +24,6 @@ from joblane.core.job import Job, JobStamp, Lease, NewJob
 from joblane.storage import migrate as migrations
 from joblane.storage.base import BatchUpload
 from joblane.storage.params import (
-    ApiKeyRecord,
     BatchChange,
     BatchFilter,
     Change,
@@ -37,10 +36,14 @@ from joblane.storage.params import (
     WorkerRecord,
 )
 from joblane.storage.sqlfiles import load
-from joblane.storage.sqlite import batches, ops
+from joblane.storage.sqlite import batches, fairshare, ops
 from joblane.storage.sqlite.connection import SqliteOptions, connect
+from joblane.storage.sqlite.fairshare import SqliteFairShare
 from joblane.storage.sqlite.listing import list_query
-from joblane.storage.sqlite.rows import dumps, job_from_row, key_from_row, worker_from_row
+from joblane.storage.sqlite.retention import SqliteRetention
+from joblane.storage.sqlite.rows import dumps, job_from_row, worker_from_row
+from joblane.storage.sqlite.tenants import SqliteTenants
+from joblane.storage.sqlite.usage import SqliteUsage
 from joblane.storage.sqlite.writer import GroupCommitWriter
 
 log = logging.getLogger("joblane.storage")
@@ -49,14 +52,14 @@ Q = load("joblane.storage.sqlite")
 MIGRATIONS_PACKAGE = "joblane.storage.sqlite.migrations"
 
 
-class SqliteStorage:
+class SqliteStorage(SqliteTenants, SqliteUsage, SqliteRetention, SqliteFairShare):
     def __init__(
         self, options: SqliteOptions, clock: Clock | None = None, poll_interval: float = 0.005
     ) -> None:
         self.options = options
         self._clock = clock or SystemClock()
         self._poll_interval = poll_interval
-        self._writer = GroupCommitWriter(lambda: connect(options))
+        self._writer = GroupCommitWriter(lambda: connect(options), options.max_pending_writes)
         self._reader: sqlite3.Connection | None = None
         self._scanner: ThreadPoolExecutor | None = None
         self._scan_conn: sqlite3.Connection | None = None
@@ -186,7 +189,9 @@ class SqliteStorage:
         def claim(conn: sqlite3.Connection) -> list[Job]:
             now = self.now()
             picked = batches.claim_picks(conn, types_json, limit, now)
-            rows = conn.execute(Q["jobs_claim"], {**params, "now": now, "picked": picked})
+            capped = fairshare.capped_picks(conn, types_json, limit, now)
+            claim = {**params, "now": now, "picked": picked, "capped": capped}
+            rows = conn.execute(Q["jobs_claim"], claim)
             return sorted((job_from_row(r) for r in rows), key=_claim_order)
 
         return await self._write(claim)
@@ -294,10 +299,6 @@ class SqliteStorage:
         params = {"now": self.now(), "limit": limit}
         return [job_from_row(r) for r in self._all("jobs_expired_leases", params)]
 
-    async def jobs_purge(self, finished_before: float, limit: int) -> int:
-        params = {"before": finished_before, "limit": limit}
-        return await self._write(lambda c: c.execute(Q["jobs_purge"], params).rowcount)
-
     async def idempotency_purge(self, limit: int) -> int:
         return await self._write(
             lambda c: (
@@ -328,27 +329,6 @@ class SqliteStorage:
         params = {"since": self.now() - seen_within}
         return self._read(
             lambda c: [worker_from_row(r) for r in c.execute(Q["workers_alive"], params)]
-        )
-
-    # -- API keys ----------------------------------------------------------------------------
-    async def key_insert(self, key: ApiKeyRecord) -> None:
-        await self._write(lambda c: ops.insert_key(c, key))
-
-    async def key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
-        row = self._one("key_by_hash", {"key_hash": key_hash})
-        return key_from_row(row) if row else None
-
-    async def keys_list(self, tenant_id: str | None) -> list[ApiKeyRecord]:
-        if tenant_id is None:
-            rows = self._all("keys_list", {})
-        else:
-            rows = self._all("keys_list_for_tenant", {"tenant_id": tenant_id})
-        return [key_from_row(r) for r in rows]
-
-    async def key_revoke(self, key_id: str) -> bool:
-        params = {"id": key_id}
-        return await self._write(
-            lambda c: c.execute(Q["key_revoke"], {**params, "now": self.now()}).rowcount == 1
         )
 
 

@@ -19,6 +19,7 @@ from joblane.core.job import Job, NewJob
 from joblane.storage.batchmap import batch_from_row
 from joblane.storage.params import BatchChange, BatchFilter, ItemResult
 from joblane.storage.sqlfiles import load
+from joblane.storage.sqlite import usage
 from joblane.storage.sqlite.rows import dumps, item_result_from_row, staging_params
 from joblane.storage.sqlite.writer import GroupCommitWriter
 
@@ -97,6 +98,7 @@ def commit(conn: sqlite3.Connection, batch: NewBatch, staged: int, now: float) -
     }
     conn.execute(Q["batch_insert"], params)
     conn.execute(Q["batch_counts_insert"], {"batch_id": batch.id, "queued": moved})
+    usage.count_submitted_batch(conn, batch.tenant_id, now, moved)
     conn.execute(Q["batch_staging_delete"], {"batch_id": batch.id})
     created = get(conn, batch.id, None)
     assert created is not None

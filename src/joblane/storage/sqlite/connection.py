@@ -14,6 +14,7 @@ class SqliteOptions:
     path: str
     synchronous: Synchronous = "FULL"
     busy_timeout_ms: int = 10_000
+    max_pending_writes: int = 2000  # writes queued or in flight; more fail fast (Unavailable)
 
 
 def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connection:

@@ -10,7 +10,6 @@ from joblane.core.job import Job, JobStamp, Lease, NewJob
 from joblane.core.states import JobState
 from joblane.storage.migrate import Migration, pending
 from joblane.storage.params import (
-    ApiKeyRecord,
     Change,
     HeartbeatResult,
     IdempotentInsert,
@@ -19,7 +18,7 @@ from joblane.storage.params import (
     WorkerRecord,
 )
 from joblane.storage.sqlfiles import load
-from joblane.storage.sqlite import batches
+from joblane.storage.sqlite import batches, usage
 from joblane.storage.sqlite.rows import dumps, job_from_row, new_job_params
 
 Q = load("joblane.storage.sqlite")
@@ -75,6 +74,7 @@ def _get_owned(conn: sqlite3.Connection, job_id: str, tenant_id: str | None) -> 
 
 def insert_jobs(conn: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> list[Job]:
     conn.executemany(Q["job_insert"], [new_job_params(job, now) for job in jobs])
+    usage.count_submitted(conn, (job.tenant_id for job in jobs), now)
     found = [_get(conn, job.id) for job in jobs]
     return [job for job in found if job is not None]
 
@@ -221,17 +221,3 @@ def upsert_worker(conn: sqlite3.Connection, worker: WorkerRecord, now: float) ->
     }
     conn.execute(Q["worker_upsert"], params)
     conn.execute(Q["workers_prune"], {"before": now - 3600})
-
-
-def insert_key(conn: sqlite3.Connection, key: ApiKeyRecord) -> None:
-    params = {
-        "id": key.id,
-        "tenant_id": key.tenant_id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "key_hash": key.key_hash,
-        "scopes": dumps(list(key.scopes)),
-        "created_at": key.created_at,
-        "expires_at": key.expires_at,
-    }
-    conn.execute(Q["key_insert"], params)

@@ -3,9 +3,13 @@
 
 -- name: job_insert
 INSERT INTO jobs (id, tenant_id, type, state, priority, input, metadata, attempt, max_attempts,
-    timeout, batch_id, idempotency_key, callback_url, created_at, updated_at, scheduled_at)
+    timeout, batch_id, idempotency_key, callback_url, created_at, updated_at, scheduled_at,
+    capped)
 VALUES (:id, :tenant_id, :type, 'queued', :priority, :input, :metadata, 1, :max_attempts,
-    :timeout, :batch_id, :idempotency_key, :callback_url, :now, :now, :scheduled_at)
+    :timeout, :batch_id, :idempotency_key, :callback_url, :now, :now, :scheduled_at,
+    -- fair share (fairshare.sql): jobs of a tenant with max_running queue in its lane
+    :batch_id IS NULL AND EXISTS (
+        SELECT 1 FROM tenants WHERE id = :tenant_id AND max_running IS NOT NULL))
 
 -- name: job_get
 SELECT * FROM jobs WHERE id = :id
@@ -45,7 +49,9 @@ UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
     max_attempts = MAX(max_attempts, attempt + 1), scheduled_at = :now, updated_at = :now,
     result = NULL, started_at = NULL, completed_at = NULL, failed_at = NULL,
     cancelled_at = NULL, cancel_requested = 0, cancel_reason = NULL,
-    progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL
+    progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL,
+    capped = (batch_id IS NULL AND EXISTS (  -- fair share: the tenant's lane, as now
+        SELECT 1 FROM tenants WHERE id = jobs.tenant_id AND max_running IS NOT NULL))
 WHERE id = :id AND state IN ('failed', 'cancelled')
 RETURNING *
 
@@ -54,8 +60,9 @@ DELETE FROM jobs WHERE id = :id AND state IN ('completed', 'failed', 'cancelled'
 
 -- name: jobs_claim
 -- Jobs outside batches come from `jobs_claimable`; items of batches only through `:picked`
--- (chosen per batch that may start items now, see `batches_with_room`): the claim takes the
--- best `:limit` of both, in claim order.
+-- (chosen per batch that may start items now, see `batches_with_room`), jobs of tenants with
+-- max_running only through `:capped` (fairshare.sql): the claim takes the best `:limit` of
+-- them, in claim order.
 UPDATE jobs SET state = 'running', version = version + 1, started_at = :now,
     updated_at = :now, lease_token = :token, lease_expires_at = :now + :lease_seconds,
     worker_id = :worker_id
@@ -63,36 +70,53 @@ WHERE id IN (
     SELECT id FROM (
         SELECT id, priority, scheduled_at FROM (
             SELECT id, priority, scheduled_at FROM jobs INDEXED BY jobs_claimable
-            WHERE state = 'queued' AND batch_id IS NULL AND scheduled_at <= :now
+            WHERE state = 'queued' AND batch_id IS NULL AND capped = 0 AND scheduled_at <= :now
               AND type IN (SELECT value FROM json_each(:types))
             ORDER BY priority DESC, scheduled_at, id
             LIMIT :limit)
         UNION ALL
         SELECT id, priority, scheduled_at FROM jobs
-        WHERE id IN (SELECT value FROM json_each(:picked)) AND state = 'queued')
+        WHERE id IN (SELECT value FROM json_each(:picked)) AND state = 'queued'
+        UNION ALL
+        SELECT id, priority, scheduled_at FROM jobs
+        WHERE id IN (SELECT value FROM json_each(:capped)) AND state = 'queued')
     ORDER BY priority DESC, scheduled_at, id
     LIMIT :limit)
 RETURNING *
 
 -- name: jobs_claimable_exists
+-- Items of paused batches, or of limited ones without room, and jobs of tenants at their
+-- max_running (fairshare.sql), are not claimable: an idle worker must not spin on them.
 SELECT 1 FROM jobs INDEXED BY jobs_claimable
-WHERE state = 'queued' AND batch_id IS NULL AND scheduled_at <= :now
+WHERE state = 'queued' AND batch_id IS NULL AND capped = 0 AND scheduled_at <= :now
   AND type IN (SELECT value FROM json_each(:types))
 UNION ALL
 SELECT 1 FROM batches b INDEXED BY batches_unsettled
 JOIN batch_counts c ON c.batch_id = b.id AND c.shard = 0
 WHERE b.settled_at IS NULL AND b.control = 'active' AND c.queued > 0
   AND (b.max_concurrent IS NULL OR c.running < b.max_concurrent)
+  AND NOT EXISTS (
+    SELECT 1 FROM tenants t WHERE t.id = b.tenant_id AND t.max_running <= (
+        SELECT count(*) FROM jobs WHERE tenant_id = t.id AND state = 'running'))
   AND EXISTS (
     SELECT 1 FROM jobs INDEXED BY jobs_batch_queued
     WHERE batch_id = b.id AND state = 'queued' AND scheduled_at <= :now
       AND type IN (SELECT value FROM json_each(:types)))
+UNION ALL
+SELECT 1 FROM tenants t INDEXED BY tenants_capped
+WHERE t.max_running IS NOT NULL
+  AND t.max_running > (SELECT count(*) FROM jobs WHERE tenant_id = t.id AND state = 'running')
+  AND EXISTS (
+    SELECT 1 FROM jobs INDEXED BY jobs_capped
+    WHERE tenant_id = t.id AND state = 'queued' AND batch_id IS NULL AND capped = 1
+      AND scheduled_at <= :now AND type IN (SELECT value FROM json_each(:types)))
 LIMIT 1
 
 -- name: jobs_next_due
+-- Like `jobs_claimable_exists`: what a worker may start once it is due.
 SELECT min(due) FROM (
     SELECT min(scheduled_at) AS due FROM jobs INDEXED BY jobs_claimable
-    WHERE state = 'queued' AND batch_id IS NULL
+    WHERE state = 'queued' AND batch_id IS NULL AND capped = 0
       AND type IN (SELECT value FROM json_each(:types))
     UNION ALL
     SELECT (SELECT min(scheduled_at) FROM jobs INDEXED BY jobs_batch_queued
@@ -101,7 +125,17 @@ SELECT min(due) FROM (
     FROM batches b INDEXED BY batches_unsettled
     JOIN batch_counts c ON c.batch_id = b.id AND c.shard = 0
     WHERE b.settled_at IS NULL AND b.control = 'active' AND c.queued > 0
-      AND (b.max_concurrent IS NULL OR c.running < b.max_concurrent))
+      AND (b.max_concurrent IS NULL OR c.running < b.max_concurrent)
+      AND NOT EXISTS (
+        SELECT 1 FROM tenants t WHERE t.id = b.tenant_id AND t.max_running <= (
+            SELECT count(*) FROM jobs WHERE tenant_id = t.id AND state = 'running'))
+    UNION ALL
+    SELECT (SELECT min(scheduled_at) FROM jobs INDEXED BY jobs_capped
+            WHERE tenant_id = t.id AND state = 'queued' AND batch_id IS NULL AND capped = 1
+              AND type IN (SELECT value FROM json_each(:types)))
+    FROM tenants t INDEXED BY tenants_capped
+    WHERE t.max_running IS NOT NULL AND t.max_running > (
+        SELECT count(*) FROM jobs WHERE tenant_id = t.id AND state = 'running'))
 
 -- name: job_heartbeat
 UPDATE jobs SET lease_expires_at = :now + :lease_seconds
@@ -144,7 +178,9 @@ UPDATE jobs SET state = 'queued', version = version + 1, attempt = attempt + 1,
     error = :error, scheduled_at = :now + :delay, updated_at = :now, started_at = NULL,
     lease_token = NULL, lease_expires_at = NULL, worker_id = NULL,
     rescue_count = rescue_count + :rescue,
-    progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL
+    progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL,
+    capped = (batch_id IS NULL AND EXISTS (  -- fair share: the tenant's lane, as now
+        SELECT 1 FROM tenants WHERE id = jobs.tenant_id AND max_running IS NOT NULL))
 WHERE id = :id AND state = 'running' AND lease_token = :token AND cancel_requested = 0
     AND (:rescue = 0 OR lease_expires_at < :now)
 RETURNING id, state, version, attempt
@@ -152,7 +188,9 @@ RETURNING id, state, version, attempt
 -- name: job_release
 UPDATE jobs SET state = 'queued', version = version + 1, scheduled_at = :now, updated_at = :now,
     started_at = NULL, lease_token = NULL, lease_expires_at = NULL, worker_id = NULL,
-    progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL
+    progress_processed = 0, progress_total = NULL, progress_failed = 0, progress_message = NULL,
+    capped = (batch_id IS NULL AND EXISTS (  -- fair share: the tenant's lane, as now
+        SELECT 1 FROM tenants WHERE id = jobs.tenant_id AND max_running IS NOT NULL))
 WHERE id = :id AND state = 'running' AND lease_token = :token AND cancel_requested = 0
 RETURNING id, state, version, attempt
 
@@ -163,12 +201,6 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'running' AND cancel
 -- name: jobs_expired_leases
 SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < :now
 ORDER BY lease_expires_at LIMIT :limit
-
--- name: jobs_purge
-DELETE FROM jobs WHERE id IN (
-    SELECT id FROM jobs
-    WHERE state IN ('completed', 'failed', 'cancelled') AND updated_at < :before
-    LIMIT :limit)
 
 -- name: leader_acquire
 INSERT INTO leadership (name, holder, expires_at) VALUES (:name, :holder, :now + :ttl)
@@ -192,22 +224,6 @@ SELECT * FROM workers WHERE heartbeat_at >= :since ORDER BY started_at
 
 -- name: workers_prune
 DELETE FROM workers WHERE heartbeat_at < :before
-
--- name: key_insert
-INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at)
-VALUES (:id, :tenant_id, :name, :prefix, :key_hash, :scopes, :created_at, :expires_at)
-
--- name: key_by_hash
-SELECT * FROM api_keys WHERE key_hash = :key_hash
-
--- name: keys_list
-SELECT * FROM api_keys ORDER BY id
-
--- name: keys_list_for_tenant
-SELECT * FROM api_keys WHERE tenant_id = :tenant_id ORDER BY id
-
--- name: key_revoke
-UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL
 
 -- name: migrations_applied
 SELECT version FROM schema_migrations
@@ -303,13 +319,15 @@ VALUES (:id, :tenant_id, :name, :max_concurrent, :priority, :timeout, :now + :ti
 INSERT INTO batch_counts (batch_id, shard, queued) VALUES (:batch_id, 0, :queued)
 
 -- name: batches_with_room
--- Active, unsettled batches with queued items that may start more now: how many.
+-- Active, unsettled batches with queued items that may start more now: how many. (Batches of
+-- tenants with max_running are left to fairshare.sql: the tenant's cap counts too.)
 SELECT b.id, CASE WHEN b.max_concurrent IS NULL THEN :limit
                   ELSE b.max_concurrent - c.running END AS room
 FROM batches b INDEXED BY batches_unsettled
 JOIN batch_counts c ON c.batch_id = b.id AND c.shard = 0
 WHERE b.settled_at IS NULL AND b.control = 'active' AND c.queued > 0
   AND (b.max_concurrent IS NULL OR c.running < b.max_concurrent)
+  AND b.tenant_id NOT IN (SELECT id FROM tenants WHERE max_running IS NOT NULL)
 
 -- name: batch_claimable_items
 SELECT id FROM jobs INDEXED BY jobs_batch_queued

@@ -34,16 +34,23 @@ CREATE TABLE jobs (
     lease_expires_at REAL,
     worker_id TEXT,
     rescue_count INTEGER NOT NULL DEFAULT 0,
+    -- queued in the lane of a tenant with max_running (migration 0006, fairshare.py)
+    capped INTEGER NOT NULL DEFAULT 0,
     CHECK ((state = 'running') = (lease_token IS NOT NULL))
 ) STRICT;
 
+-- queued jobs outside batches; those of tenants with max_running wait in their tenant's lane
+-- (`jobs_capped`), so that a capped tenant's backlog never lies in other tenants' claims
 CREATE INDEX jobs_claimable ON jobs (priority DESC, scheduled_at, id)
-    WHERE state = 'queued' AND batch_id IS NULL;
+    WHERE state = 'queued' AND batch_id IS NULL AND capped = 0;
+CREATE INDEX jobs_capped ON jobs (tenant_id, priority DESC, scheduled_at, id)
+    WHERE state = 'queued' AND batch_id IS NULL AND capped = 1;
 CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_by_tenant ON jobs (tenant_id, id);
 CREATE INDEX jobs_by_tenant_state ON jobs (tenant_id, state, id);
-CREATE INDEX jobs_finished ON jobs (updated_at)
-    WHERE state IN ('completed', 'failed', 'cancelled');
+-- retention: finished jobs outside batches, by tenant and finish time (migration 0005)
+CREATE INDEX jobs_finished ON jobs (tenant_id, updated_at)
+    WHERE state IN ('completed', 'failed', 'cancelled') AND batch_id IS NULL;
 CREATE INDEX jobs_by_batch ON jobs (batch_id, id) WHERE batch_id IS NOT NULL;
 
 CREATE TABLE idempotency_keys (
@@ -66,7 +73,9 @@ CREATE TABLE api_keys (
     scopes TEXT NOT NULL,
     created_at REAL NOT NULL,
     expires_at REAL,
-    revoked_at REAL
+    revoked_at REAL,
+    hash_version INTEGER NOT NULL DEFAULT 1,
+    replaced_by TEXT
 ) STRICT;
 
 CREATE TABLE workers (
@@ -193,4 +202,85 @@ BEGIN
     UPDATE batch_errors SET count = count - 1
     WHERE OLD.state = 'failed' AND batch_id = NEW.batch_id AND shard = 0
       AND code = COALESCE(json_extract(OLD.error, '$.code'), 'UNKNOWN');
+END;
+
+-- Tenants and what protects them: per-tenant settings (NULL = the server's default), keyed key
+-- hashes and rotation, daily usage, and tombstones of purged jobs and batches.
+CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    retention_days INTEGER CHECK (retention_days > 0),
+    read_rate REAL CHECK (read_rate > 0),
+    read_burst INTEGER CHECK (read_burst > 0),
+    write_rate REAL CHECK (write_rate > 0),
+    write_burst INTEGER CHECK (write_burst > 0),
+    max_running INTEGER CHECK (max_running > 0),
+    max_payload_bytes INTEGER CHECK (max_payload_bytes > 0),
+    job_types TEXT
+) STRICT;
+
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, id);
+
+-- Billable units per tenant and UTC day ('YYYY-MM-DD'); one writer, so one row (shard 0).
+CREATE TABLE usage_daily (
+    tenant_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    jobs_submitted INTEGER NOT NULL DEFAULT 0,
+    items_processed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, day, shard)
+) STRICT;
+
+-- A purged job or batch id answers 410 (not 404) until its tombstone is purged in turn.
+CREATE TABLE tombstones (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    purged_at REAL NOT NULL
+) STRICT;
+CREATE INDEX tombstones_by_age ON tombstones (purged_at);
+
+-- The server's own secrets (the key-hashing secret when JOBLANE_SECRET_KEY is not set).
+CREATE TABLE server_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at REAL NOT NULL
+) STRICT;
+
+-- Usage: items processed, counted when an attempt ends completed or failed (jobs accepted are
+-- counted by the writes that accept them).
+CREATE TRIGGER jobs_usage_processed AFTER UPDATE OF state ON jobs
+WHEN OLD.state = 'running' AND NEW.state IN ('completed', 'failed')
+BEGIN
+    INSERT INTO usage_daily (tenant_id, day, shard, items_processed)
+    VALUES (NEW.tenant_id, date(NEW.updated_at, 'unixepoch'), 0, 1)
+    ON CONFLICT (tenant_id, day, shard) DO UPDATE SET items_processed = items_processed + 1;
+END;
+
+-- Retention (migration 0005): settled batches by tenant and settle time, and the batches being
+-- purged (their row is gone, their items are deleted chunk by chunk, then their counts).
+CREATE INDEX batches_settled ON batches (tenant_id, settled_at) WHERE settled_at IS NOT NULL;
+CREATE TABLE batch_purges (
+    batch_id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL
+) STRICT;
+
+-- Fair share (migration 0006, fairshare.py): a job's lane is chosen by the statements that queue
+-- it (`job_insert`, `job_requeue`, `job_release`, `job_retry`); these triggers move a tenant's
+-- queued jobs when its cap is set or lifted.
+CREATE INDEX tenants_capped ON tenants (id) WHERE max_running IS NOT NULL;
+
+CREATE TRIGGER tenants_cap_set AFTER INSERT ON tenants
+WHEN NEW.max_running IS NOT NULL
+BEGIN
+    UPDATE jobs SET capped = 1
+    WHERE tenant_id = NEW.id AND state = 'queued' AND batch_id IS NULL AND capped = 0;
+END;
+
+CREATE TRIGGER tenants_cap_changed AFTER UPDATE OF max_running ON tenants
+WHEN (OLD.max_running IS NULL) <> (NEW.max_running IS NULL)
+BEGIN
+    UPDATE jobs SET capped = NEW.max_running IS NOT NULL
+    WHERE tenant_id = NEW.id AND state = 'queued' AND batch_id IS NULL;
 END;

@@ -4,6 +4,11 @@ Every write is a function of the connection. The thread takes all the writes tha
 runs each inside its own SAVEPOINT within one `BEGIN IMMEDIATE` transaction and commits once: a
 burst of submissions, completions and heartbeats costs one fsync, and a failing write rolls back
 alone. A caller's future resolves only after COMMIT returned, so a 202 means durable.
+
+The writes outstanding (queued or in the group being written) are bounded: when the writer
+cannot keep up or is stalled (a long transaction, another process holding the write lock), a
+new write fails at once with `Unavailable` (the API's 503 with Retry-After) instead of joining
+a queue that grows until clients time out.
 """
 
 from __future__ import annotations
@@ -34,8 +39,12 @@ class _Write:
 
 
 class GroupCommitWriter:
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], max_pending: int = 2000) -> None:
         self._connect = connect
+        self._max_pending = max_pending
+        # two counters, each written by one thread only (so no lock): outstanding = the difference
+        self._submitted = 0  # by the event loop
+        self._finished = 0  # by the writer thread
         self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="joblane-sqlite-writer", daemon=True)
         self._ready = threading.Event()
@@ -59,11 +68,19 @@ class GroupCommitWriter:
             if item is not None:
                 _settle(item, None, Unavailable("storage is closed"))
 
+    @property
+    def pending(self) -> int:
+        """Writes queued or being written."""
+        return self._submitted - self._finished
+
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if not self._thread.is_alive():
             raise Unavailable("storage is not open")
+        if self.pending >= self._max_pending:
+            raise Unavailable(f"the database is overloaded ({self.pending} writes waiting)")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        self._submitted += 1
         self._queue.put(_Write(fn, future, loop))
         return await future
 
@@ -84,6 +101,7 @@ class GroupCommitWriter:
                     _rollback(conn)
                     for write in group:
                         _settle(write, None, Unavailable(f"database write failed: {exc}"))
+                self._finished += len(group)
         finally:
             conn.close()
 
