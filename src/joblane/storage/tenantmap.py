@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from joblane.core.tenant import Tenant, TenantSettings
+from joblane.storage.params import ApiKeyRecord
 
 
 def tenant_from_row(row: Any, decode: Callable[[Any], Any]) -> Tenant:
@@ -42,4 +43,19 @@ def tenant_params(tenant: Tenant) -> dict[str, Any]:
         "max_running": s.max_running,
         "max_payload_bytes": s.max_payload_bytes,
         "job_types": None if s.job_types is None else list(s.job_types),
+    }
+
+
+def key_params(key: ApiKeyRecord, scopes: Any) -> dict[str, Any]:
+    """Named parameters of `key_insert`; `scopes` already in the backend's JSON form."""
+    return {
+        "id": key.id,
+        "tenant_id": key.tenant_id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "key_hash": key.key_hash,
+        "scopes": scopes,
+        "created_at": key.created_at,
+        "expires_at": key.expires_at,
+        "hash_version": key.hash_version,
     }

@@ -13,7 +13,7 @@ from joblane.storage.params import ApiKeyRecord
 from joblane.storage.postgres.connection import Conn
 from joblane.storage.postgres.rows import key_from_record
 from joblane.storage.sqlfiles import load_positional
-from joblane.storage.tenantmap import tenant_from_row, tenant_params
+from joblane.storage.tenantmap import key_params, tenant_from_row, tenant_params
 
 Q = load_positional("joblane.storage.postgres", "tenants.sql")
 
@@ -28,17 +28,7 @@ def _same(value: Any) -> Any:
 
 
 def _key_params(key: ApiKeyRecord) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "tenant_id": key.tenant_id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "key_hash": key.key_hash,
-        "scopes": list(key.scopes),
-        "created_at": key.created_at,
-        "expires_at": key.expires_at,
-        "hash_version": key.hash_version,
-    }
+    return key_params(key, list(key.scopes))
 
 
 class PostgresTenants:

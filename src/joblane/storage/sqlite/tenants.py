@@ -13,24 +13,14 @@ from joblane.core.tenant import Tenant
 from joblane.storage.params import ApiKeyRecord
 from joblane.storage.sqlfiles import load
 from joblane.storage.sqlite.rows import dumps, key_from_row
-from joblane.storage.tenantmap import tenant_from_row, tenant_params
+from joblane.storage.tenantmap import key_params, tenant_from_row, tenant_params
 
 Q = load("joblane.storage.sqlite", "tenants.sql")
 T = TypeVar("T")
 
 
 def _key_params(key: ApiKeyRecord) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "tenant_id": key.tenant_id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "key_hash": key.key_hash,
-        "scopes": dumps(list(key.scopes)),
-        "created_at": key.created_at,
-        "expires_at": key.expires_at,
-        "hash_version": key.hash_version,
-    }
+    return key_params(key, dumps(list(key.scopes)))
 
 
 def _put(conn: sqlite3.Connection, tenant: Tenant, now: float) -> Tenant:
