@@ -106,10 +106,10 @@ def test_submit_wait_exits_0_when_every_item_completed(cli: Cli) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_submit_wait_exits_1_when_some_items_failed_and_names_the_errors(cli: Cli) -> None:
+def test_submit_wait_exits_3_when_some_items_failed_and_names_the_errors(cli: Cli) -> None:
     lines = [item(i, FORMAT_ERROR if i in (2, 5) else None) for i in range(6)]
     done = cli.run("submit", "-", "--wait", stdin="\n".join(lines))  # from stdin
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr
     batch_id = batch_id_of(done.stdout)
     assert f"{batch_id}: completed  100.0%" in done.stdout
     assert "total 6  completed 4  failed 2  cancelled 0  pending 0  processing 0" in done.stdout

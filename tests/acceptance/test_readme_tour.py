@@ -20,6 +20,7 @@ def tour_script(port: int) -> str:
     block = re.search(r"```sh tour\n(.*?)```", README.read_text(), re.DOTALL)
     assert block, "README has no ```sh tour block"
     script = block[1].replace("localhost:8000", f"127.0.0.1:{port}")
+    script = script.replace(".venv/bin/python", sys.executable)  # (it may end in .venv/bin/python)
     return script.replace(".venv/bin/joblane", f"{sys.executable} -m joblane.cli")
 
 
@@ -43,4 +44,12 @@ def test_readme_tour_works_as_written(procs: Processes) -> None:
     assert '"code":"INVALID_JSON"' in out and '"line":1' in out
     assert '"status":"cancelled","cancel_reason":"changed my mind"' in out
     assert '"code":"VALIDATION_ERROR"' in out and '"code":"INVALID_JOB_ID"' in out
+    # 8: the CLI waits with progress (lines on stderr off a terminal), then prints the result
+    assert re.search(r"^job_\w+ running .*  \d+%  \d+/20", done.stderr, re.M), done.stderr
+    assert re.search(r"^job_\w+ completed .* 100%  20/20$", done.stderr, re.M), done.stderr
+    assert '{"slept": 2.0}' in out
+    assert re.search(r"^job_\w+ +sleep +completed +100%", out, re.M)  # jobs list
+    # 9: the SDK's wait reported progress, then the result
+    assert re.search(r"^running \d+(\.\d+)?$", out, re.M) and "completed 100.0" in out
+    assert "result: {'slept': 2.0}" in out
     assert server.poll() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from joblane.cli.batch import batch
+from joblane.cli.jobs import cancel, jobs, result, retry, status, submit, wait
 from joblane.cli.keys import keys, tenants
 from joblane.cli.run import api, migrate, serve, worker
 
@@ -22,6 +23,8 @@ cli.add_command(migrate)
 cli.add_command(keys)
 cli.add_command(tenants)
 cli.add_command(batch)
+for command in (submit, status, wait, cancel, retry, result, jobs):
+    cli.add_command(command)
 
 
 def main() -> None:
