@@ -1,0 +1,1 @@
+"""Webhook delivery: the dispatcher that sends the outbox's events (see core/webhooks.py)."""
