@@ -76,16 +76,17 @@ class Cluster:
         out = subprocess.run([*JOBLANE, *args], env=self.env(), capture_output=True, check=True)
         return out.stdout.decode().strip()
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"proc-{len(self.procs)}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen([*JOBLANE, *args], env=self.env(), stdout=log, stderr=log)
+        env = {**self.env(), **(env or {})}
+        proc = subprocess.Popen([*JOBLANE, *args], env=env, stdout=log, stderr=log)
         log.close()
         self.procs.append(proc)
         return proc
 
-    def start_http(self, command: str, *args: str) -> str:
+    def start_http(self, command: str, *args: str, env: dict[str, str] | None = None) -> str:
         port = free_port()
-        proc = self.start(command, "bench_app:app", *args, "--port", str(port))
+        proc = self.start(command, "bench_app:app", *args, "--port", str(port), env=env)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -103,3 +103,20 @@ async def batch_item(inp: BatchItemInput, ctx: JobContext) -> dict[str, float | 
             resolution=ERROR_RESOLUTIONS.get(inp.fail),
         )
     return {"index": inp.index, "pid": os.getpid(), "started": started, "ended": time.time()}
+
+
+# -- client SDK / CLI (progress bars, event streams) ----------------------------------------------
+class TickerInput(BaseModel):
+    steps: int = 10
+    step_seconds: float = 0.1
+
+
+@app.job_type("ticker", input=TickerInput, max_attempts=1)
+async def ticker(inp: TickerInput, ctx: JobContext) -> dict[str, int]:
+    """Reports progress `steps` times, `step_seconds` apart (cancellable)."""
+    ctx.progress(processed=0, total=inp.steps, message="starting")
+    for step in range(1, inp.steps + 1):
+        ctx.check_cancelled()
+        await asyncio.sleep(inp.step_seconds)
+        ctx.progress(processed=step, message=f"step {step} of {inp.steps}")
+    return {"steps": inp.steps}

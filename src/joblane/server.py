@@ -17,9 +17,13 @@ from joblane.api.app import create_app
 from joblane.api.context import ApiContext, ApiSettings
 from joblane.api.ratelimit import RateLimits
 from joblane.app import Joblane, load_app
+from joblane.core.artifact import LinkPolicy
 from joblane.core.job import JobStamp
+from joblane.maintenance.artifacts import ArtifactSweep
 from joblane.maintenance.leader import Maintenance
 from joblane.maintenance.retention import RetentionSettings
+from joblane.service.artifact_store import ArtifactStore
+from joblane.service.artifacts import ArtifactService
 from joblane.service.batches import BatchService
 from joblane.service.changes import ChangeFeed
 from joblane.service.jobs import JobService
@@ -30,9 +34,13 @@ from joblane.service.ratelimit import (
     RatePolicies,
     RatePolicy,
 )
+from joblane.service.webhooks import WebhookService
 from joblane.settings import Settings, load_settings
 from joblane.storage.base import Storage
 from joblane.storage.factory import storage_for
+from joblane.webhooks.dispatcher import Dispatcher, DispatchSettings
+from joblane.webhooks.sender import Sender
+from joblane.worker.artifacts import ArtifactLimits, ArtifactWriter
 from joblane.worker.runtime import Worker, WorkerSettings
 
 log = logging.getLogger("joblane")
@@ -69,6 +77,20 @@ def retention_settings(settings: Settings) -> RetentionSettings:
     )
 
 
+def dispatcher(settings: Settings, storage: Storage) -> Dispatcher:
+    """Sends this process's share of webhook deliveries (`serve` and `worker` processes)."""
+    return Dispatcher(
+        storage,
+        Sender(settings.webhook_targets, timeout=settings.webhook_timeout),
+        DispatchSettings(
+            concurrency=settings.webhook_concurrency,
+            lease_seconds=settings.webhook_lease_seconds,
+            poll_interval=settings.webhook_poll_interval,
+            schedule=settings.webhook_schedule,
+        ),
+    )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -78,6 +100,8 @@ class Runtime:
     jobs: JobService
     keys: KeyService
     batches: BatchService
+    store: ArtifactStore
+    artifacts: ArtifactService
     background: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     failed: bool = False
@@ -86,19 +110,27 @@ class Runtime:
         self.changes.notify(stamp.id, stamp.version)
 
     def start_worker(self) -> Worker:
+        settings = self.settings
+        limits = ArtifactLimits(settings.result_inline_limit, settings.artifact_max_bytes)
         worker = Worker(
-            self.storage, self.registry, worker_settings(self.settings), on_change=self.notify
+            self.storage,
+            self.registry,
+            worker_settings(settings),
+            on_change=self.notify,
+            artifacts=ArtifactWriter(self.storage, self.store, limits),
         )
         maintenance = Maintenance(
             self.storage,
-            interval=self.settings.maintenance_interval,
+            interval=settings.maintenance_interval,
             on_change=self.notify,
-            retention=retention_settings(self.settings),
+            retention=retention_settings(settings),
+            artifacts=ArtifactSweep(self.storage, self.store),
+            webhook_log_days=settings.webhook_log_days,
         )
-        for name, work in (
-            ("worker", worker.run(self.stop)),
-            ("maintenance", maintenance.run(self.stop)),
-        ):
+        jobs = [("worker", worker.run(self.stop)), ("maintenance", maintenance.run(self.stop))]
+        if settings.webhook_dispatch:
+            jobs.append(("webhooks", dispatcher(settings, self.storage).run(self.stop)))
+        for name, work in jobs:
             task = asyncio.create_task(work, name=f"joblane-{name}")
             task.add_done_callback(self._watch)
             self.background.append(task)
@@ -129,6 +161,9 @@ async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime
             )
         changes = ChangeFeed(storage.jobs_versions)
         batch_changes = ChangeFeed(storage.batches_versions, interval=0.2)
+        store = ArtifactStore.from_url(settings.artifacts_location, settings.artifacts_options)
+        artifacts = ArtifactService(storage, store, LinkPolicy(settings.artifact_link_ttl))
+        await artifacts.open()
         rt = Runtime(
             settings,
             registry,
@@ -137,6 +172,8 @@ async def runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime
             JobService(storage, registry, changes),
             KeyService(storage, settings.secret_key),
             BatchService(storage, registry, batch_changes, settings.max_batch_items),
+            store,
+            artifacts,
         )
         try:
             yield rt
@@ -168,6 +205,8 @@ def build_api(settings: Settings, *, with_worker: bool) -> Starlette:
                 ),
                 rt.batches,
                 limits=limits,
+                artifacts=rt.artifacts,
+                webhooks=WebhookService(rt.storage, settings.webhook_targets),
             )
             if with_worker:
                 rt.start_worker()

@@ -21,7 +21,8 @@ from joblane.core.retention import Cutoffs
 
 # the path parameters that name something a tenant owns (or, in the admin API, a tenant or key)
 JOB, BATCH, KEY, TENANT = "job_id", "batch_id", "key_id", "tenant_id"
-ID_PARAMS = (JOB, BATCH, KEY, TENANT)
+WEBHOOK, EVENT = "webhook_id", "event_id"  # a webhook endpoint, a webhook event
+ID_PARAMS = (JOB, BATCH, KEY, TENANT, WEBHOOK, EVENT)
 # query parameters that carry an id of some kind
 ID_QUERY_PARAMS = ("batch_id", "cursor", "job_details_cursor", "tenant", "tenant_id")
 # operations whose body must be valid for a request to reach the code behind validation
@@ -33,11 +34,18 @@ BODIES: dict[str, JSON] = {
     "updateTenant": {"name": "renamed"},
     "cancelJob": {"reason": "attack"},
     "cancelBatch": {"reason": "attack"},
+    "createWebhook": {"url": "https://example.com/hooks/attack", "events": ["*"]},
+    "updateWebhook": {"description": "attack"},
 }
+# path parameters that name nothing a tenant owns by themselves (a job's file is found through
+# its job): the matrix sends this value, and aims at the id beside it
+PATH_VALUES = {"name": "report.txt"}
 ANSWER_WITHIN = 5.0
 UNAUTHENTICATED = {  # operation -> why no tenant matrix applies
     "GET /healthz": "no credentials, no tenant data: a liveness probe",
     "GET /readyz": "no credentials, no tenant data: a readiness probe",
+    "GET /v1/artifacts/{job_id}/{name}": "a signed link: its HMAC is the credential, minted "
+    "only for a caller who could read the job (tests/api/test_artifact_links.py)",
 }
 
 
@@ -59,9 +67,18 @@ class Op:
 
     @property
     def id_param(self) -> str | None:
-        names = [p["name"] for p in self.spec["parameters"] if p["in"] == "path"]
+        names = [
+            p["name"]
+            for p in self.spec["parameters"]
+            if p["in"] == "path" and p["name"] not in PATH_VALUES
+        ]
         assert len(names) <= 1, f"{self.label}: more than one path parameter"
         return names[0] if names else None
+
+    @property
+    def fixed_path_params(self) -> bool:
+        """The path names something inside the resource of `id_param` (see PATH_VALUES)."""
+        return any("{" + name + "}" in self.path for name in PATH_VALUES)
 
     @property
     def query_params(self) -> dict[str, JSON]:
@@ -84,10 +101,13 @@ class Op:
         return BODIES.get(self.op_id, {})
 
     def url(self, value: str | None = None) -> str:
+        path = self.path
+        for name, fixed in PATH_VALUES.items():
+            path = path.replace("{" + name + "}", fixed)
         if self.id_param is None:
-            return self.path
+            return path
         assert value is not None, self.label
-        return self.path.replace("{" + self.id_param + "}", value)
+        return path.replace("{" + self.id_param + "}", value)
 
     async def call(
         self,
@@ -157,6 +177,9 @@ class Tenant:
     batches: dict[str, str] = field(default_factory=dict)
     purged: dict[str, str] = field(default_factory=dict)  # kind -> an id retention purged
     items: list[str] = field(default_factory=list)  # every item of its batches
+    webhooks: list[str] = field(default_factory=list)  # its webhook endpoints
+    events: list[str] = field(default_factory=list)  # webhook events of its jobs and batches
+    webhook_secrets: list[str] = field(default_factory=list)  # endpoint and callback secrets
 
     def ids(self, kind: str, *, finished_only: bool = False) -> list[str]:
         """This tenant's ids of `kind`; `finished_only`: those whose event stream ends."""
@@ -166,6 +189,8 @@ class Tenant:
             return [i for state, i in by_state.items() if state not in unfinished]
         if kind == KEY:
             return [self.key_id, self.spare_key_id]
+        if kind in (WEBHOOK, EVENT):
+            return list(self.webhooks if kind == WEBHOOK else self.events)
         return [self.id]
 
     def others(self, kind: str) -> list[str]:
@@ -176,12 +201,19 @@ class Tenant:
     def secrets(self) -> list[str]:
         """Everything of this tenant no other tenant's response may contain."""
         ids_ = [*self.jobs.values(), *self.batches.values(), *self.purged.values(), *self.items]
-        return [*ids_, self.key_id, self.spare_key_id, self.id, self.headers["X-API-Key"]]
+        hooks = [*self.webhooks, *self.events, *self.webhook_secrets]
+        return [*ids_, *hooks, self.key_id, self.spare_key_id, self.id, self.headers["X-API-Key"]]
 
 
 def unknown(kind: str) -> str:
     """A well-formed id of `kind` that exists nowhere."""
-    prefix = {JOB: ids.JOB, BATCH: ids.BATCH, KEY: ids.KEY}.get(kind)
+    prefix = {
+        JOB: ids.JOB,
+        BATCH: ids.BATCH,
+        KEY: ids.KEY,
+        WEBHOOK: ids.WEBHOOK,
+        EVENT: ids.EVENT,
+    }.get(kind)
     return ids.new_id(prefix) if prefix else "tenant-nobody"
 
 
@@ -200,6 +232,8 @@ async def two_tenants(api: Api) -> tuple[Tenant, Tenant]:
     batch item, a finished and an active batch; B also has a job and a batch that retention
     purged (its ids answer 410 to B, and must answer 404 to A)."""
     a, b = await tenant(api, "tenant-a"), await tenant(api, "tenant-b")
+    for side in (a, b):  # subscribed before anything finishes: every job below has events
+        await _webhook(api, side)
     await _purged(api, b)
     for side in (a, b):
         side.jobs["completed"] = (await api.submit(side.headers, "echo"))["id"]
@@ -222,7 +256,30 @@ async def two_tenants(api: Api) -> tuple[Tenant, Tenant]:
         side.batches["active"] = (await submit_batch(api, side.headers, [ok(0)]))["id"]
         for batch_id in side.batches.values():
             side.items.extend(await _items(api, side, batch_id))
+        side.events.extend(await _events(api, side))
     return a, b
+
+
+async def _webhook(api: Api, side: Tenant) -> None:
+    """An endpoint of `side` subscribed to everything, and its callback secret."""
+    body = {"url": f"https://example.com/hooks/{side.id}", "events": ["*"]}
+    created = await api.client.post("/v1/webhooks", json=body, headers=side.headers)
+    assert created.status_code == 201, created.text
+    side.webhooks.append(created.json()["id"])
+    side.webhook_secrets.append(created.json()["secret"])
+    secret = await api.client.post("/v1/callback-secret", headers=side.headers)
+    assert secret.status_code == 200, secret.text
+    side.webhook_secrets.append(secret.json()["secret"])
+
+
+async def _events(api: Api, side: Tenant) -> list[str]:
+    """The webhook events of `side`'s finished jobs (none is ever sent here: no dispatcher)."""
+    url = f"/v1/webhooks/{side.webhooks[0]}/deliveries"
+    response = await api.client.get(url, headers=side.headers)
+    assert response.status_code == 200, response.text
+    events = [delivery["event_id"] for delivery in response.json()["data"]]
+    assert events, "finished jobs of a subscribed tenant have events"
+    return events
 
 
 async def _items(api: Api, side: Tenant, batch_id: str) -> list[str]:
@@ -255,4 +312,10 @@ async def versions(api: Api, side: Tenant) -> dict[str, Any]:
         seen[resource] = (response.status_code, response.json().get("version"))
     keys = await api.keys.list(side.id)
     seen["keys"] = sorted((k.id, k.revoked_at, k.replaced_by) for k in keys)
+    for path in [
+        *(f"webhooks/{w}" for w in side.webhooks),
+        *(f"webhook-events/{e}" for e in side.events),
+    ]:
+        response = await api.client.get(f"/v1/{path}", headers=side.headers)
+        seen[path] = (response.status_code, response.text)
     return seen

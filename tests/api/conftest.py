@@ -16,12 +16,16 @@ import apps
 from joblane.api.app import create_app
 from joblane.api.context import ApiContext, ApiSettings
 from joblane.app import Joblane
+from joblane.core import ids
 from joblane.core.job import Job, JobStamp
 from joblane.core.principal import ADMIN, READ, WRITE
+from joblane.service.artifact_store import ArtifactStore
+from joblane.service.artifacts import ArtifactService
 from joblane.service.batches import BatchService
 from joblane.service.changes import ChangeFeed
 from joblane.service.jobs import JobService
 from joblane.service.keys import KeyService
+from joblane.service.webhooks import WebhookService
 from joblane.storage.base import Storage
 from joblane.worker.runtime import Worker, WorkerSettings
 
@@ -44,6 +48,7 @@ class Api:
     jobs: JobService
     keys: KeyService
     batches: BatchService
+    artifacts: ArtifactService | None = None
 
     async def submit(self, headers: Headers, type_: str = "noop", **body: Any) -> JSON:
         """POST /v1/jobs and return the job (asserting the 202)."""
@@ -77,22 +82,36 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def serve(
-    storage: Storage, registry: Joblane = apps.app, settings: ApiSettings = SETTINGS
+    storage: Storage,
+    registry: Joblane = apps.app,
+    settings: ApiSettings = SETTINGS,
+    store: ArtifactStore | None = None,
+    webhooks: WebhookService | None = None,
 ) -> AsyncIterator[Api]:
-    """Wire the app as production does (see `joblane.server.runtime`), minus the lifespan."""
+    """Wire the app as production does (see `joblane.server.runtime`), minus the lifespan.
+    Artifacts go to `store` (default: a memory:// store of this app's own)."""
     changes = ChangeFeed(storage.jobs_versions)
     batch_changes = ChangeFeed(storage.batches_versions, interval=0.05)
     jobs = JobService(storage, registry, changes)
     keys = KeyService(storage)
     batches = BatchService(storage, registry, batch_changes, max_items=100_000)
-    app = create_app(ApiContext(storage, jobs, keys, settings, batches))
+    own_store = store is None
+    store = store or ArtifactStore.from_url(f"memory://joblane-tests/{ids.ulid()}")
+    artifacts = ArtifactService(storage, store)
+    await artifacts.open()
+    app = create_app(
+        ApiContext(storage, jobs, keys, settings, batches, artifacts=artifacts, webhooks=webhooks)
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(client, storage, registry, changes, jobs, keys, batches)
+            yield Api(client, storage, registry, changes, jobs, keys, batches, artifacts)
     finally:
         await changes.close()
         await batch_changes.close()
+        if own_store:
+            with contextlib.suppress(FileNotFoundError):
+                store.fs.rm(store.root, recursive=True)
 
 
 @contextlib.asynccontextmanager

@@ -338,3 +338,16 @@ async def test_prefer_wait_on_a_finished_batch_answers_at_once(api: Api, auth_a:
 
     assert time.monotonic() - started < 1
     assert response.json()["status"] == "completed"
+
+
+async def test_a_long_poll_that_times_out_says_it_waited(api: Api, auth_a: Headers) -> None:
+    batch = await submit_batch(api, auth_a, [ok(0)])
+    url = f"/v1/batches/{batch['id']}"
+    tag = f'"{batch["version"]}"'
+
+    response = await api.client.get(
+        url, headers={**auth_a, "Prefer": "wait=0.3", "If-None-Match": tag}
+    )
+
+    assert response.status_code == 304
+    assert response.headers["preference-applied"] == "wait=0.3"

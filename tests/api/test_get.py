@@ -169,6 +169,7 @@ async def test_long_poll_times_out_after_the_wait(api: Api, auth_a: Headers) -> 
     assert plain.headers["preference-applied"] == "wait=1"
     assert conditional.status_code == 304
     assert conditional.content == b""
+    assert conditional.headers["preference-applied"] == "wait=0.5"
 
 
 async def test_long_poll_returns_at_once_when_the_client_is_behind(

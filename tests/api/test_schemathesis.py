@@ -28,6 +28,8 @@ from joblane.api import openapi
 from joblane.api.app import create_app
 from joblane.api.context import ApiContext, ApiSettings
 from joblane.core.principal import ADMIN, READ, WRITE
+from joblane.service.artifact_store import ArtifactStore
+from joblane.service.artifacts import ArtifactService
 from joblane.service.batches import BatchService
 from joblane.service.changes import ChangeFeed
 from joblane.service.jobs import JobService
@@ -47,6 +49,9 @@ SEMANTIC_422 = {
     "submitBatch": "the same per item; and options go in the query only with a JSONL body",
     "createKey": "expires_at must be in the future",
     "getUsage": "'from' must not be after 'to', and a range covers at most 366 days",
+    "createWebhook": "a URL's host may be an address webhooks may not go to (loopback, private)",
+    "updateWebhook": "the same for a new URL",
+    "redeliverWebhookEvent": "webhook_id must name an endpoint the event was sent to",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis's default
 REJECTED = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
@@ -96,7 +101,11 @@ def serving(db: Path) -> Served:
             keys = KeyService(storage)
             jobs = JobService(storage, apps.app, changes)
             batches = BatchService(storage, apps.app, batch_changes, max_items=1000)
-            app.state.ctx = ApiContext(storage, jobs, keys, SETTINGS, batches, limits=None)
+            artifacts = ArtifactService(storage, ArtifactStore.from_url(str(db.parent / "files")))
+            await artifacts.open()
+            app.state.ctx = ApiContext(
+                storage, jobs, keys, SETTINGS, batches, limits=None, artifacts=artifacts
+            )
             served.keys["tenant"] = (await keys.create("tenant-a", (READ, WRITE))).secret
             served.keys["admin"] = (await keys.create("ops", (ADMIN,))).secret
             yield

@@ -13,7 +13,7 @@ from joblane.api.context import ApiContext
 from joblane.api.errors import http_error, joblane_error
 from joblane.api.middleware import RequestIdMiddleware
 from joblane.api.ratelimit import RateLimitHeaders
-from joblane.api.routes import admin, batches, events, jobs, meta, usage
+from joblane.api.routes import admin, artifacts, batches, events, jobs, meta, usage, webhooks
 from joblane.core.errors import JoblaneError
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -28,6 +28,8 @@ def create_app(ctx: ApiContext | None, lifespan: Lifespan | None = None) -> Star
             *meta.routes,
             *admin.routes,
             *usage.routes,
+            *artifacts.routes,
+            *webhooks.routes,
         ],
         # RateLimitHeaders outermost: it sees even the 500 that RequestIdMiddleware makes
         middleware=[Middleware(RateLimitHeaders), Middleware(RequestIdMiddleware)],

@@ -9,9 +9,11 @@ from starlette.requests import Request
 from joblane.api.auth import authenticate, authorize
 from joblane.api.ratelimit import RateLimits
 from joblane.core.principal import Principal
+from joblane.service.artifacts import ArtifactService, LinkSigner
 from joblane.service.batches import BatchService
 from joblane.service.jobs import JobService
 from joblane.service.keys import KeyService
+from joblane.service.webhooks import WebhookService
 from joblane.storage.base import Storage
 
 
@@ -31,6 +33,18 @@ class ApiContext:
     settings: ApiSettings
     batches: BatchService
     limits: RateLimits | None = None  # None: no rate limits (tests)
+    artifacts: ArtifactService | None = None  # None: no artifact store (results stay inline)
+    webhooks: WebhookService | None = None  # None: one with the default target policy
+
+    @property
+    def webhook_service(self) -> WebhookService:
+        """Webhook endpoints and events, and the check of callback_url targets."""
+        return self.webhooks or WebhookService(self.storage)
+
+    @property
+    def links(self) -> LinkSigner | None:
+        """Mints the signed links of artifacts in job bodies (None: none are minted)."""
+        return None if self.artifacts is None else self.artifacts.signer
 
 
 def api_context(request: Request) -> ApiContext:

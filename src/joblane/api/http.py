@@ -112,10 +112,14 @@ def etag(version: int) -> str:
 
 
 def etag_matches(request: Request, version: int) -> bool:
+    return tag_matches(request, etag(version))
+
+
+def tag_matches(request: Request, wanted: str) -> bool:
+    """`If-None-Match` names `wanted` (or `*`)."""
     header = request.headers.get("if-none-match")
     if not header:
         return False
-    wanted = etag(version)
     return any(tag.strip().removeprefix("W/") in (wanted, "*") for tag in header.split(","))
 
 

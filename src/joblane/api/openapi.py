@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from joblane.api import schemas as s
 from joblane.api.openapi_admin import ADMIN_OPERATIONS
+from joblane.api.openapi_artifacts import ARTIFACT_MODELS, ARTIFACT_OPERATIONS, DOWNLOAD_PARAMS
 from joblane.api.openapi_batches import BATCH_OPERATIONS
 from joblane.api.openapi_types import (
     FIELDS,
@@ -20,6 +21,7 @@ from joblane.api.openapi_types import (
     or_empty,
 )
 from joblane.api.openapi_usage import USAGE_MODELS, USAGE_OPERATIONS
+from joblane.api.openapi_webhooks import WEBHOOK_MODELS, WEBHOOK_OPERATIONS
 from joblane.api.schemas_admin import ADMIN_MODELS
 
 PROBLEM = "application/problem+json"
@@ -126,10 +128,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "get",
         "/v1/jobs/{job_id}/result",
         "getJobResult",
-        "The result of a completed job",
-        {200: None},
-        params=(JOB_ID,),
-        errors=(400, 401, 403, 404, 409, 410, 500, 503),
+        "The result of a completed job; a result file streams (Range: one range gets 206)",
+        {200: None, 206: None, 304: None},
+        params=(JOB_ID, *DOWNLOAD_PARAMS),
+        errors=(400, 401, 403, 404, 409, 410, 416, 500, 501, 503),
     ),
     Operation(
         "get",
@@ -168,12 +170,21 @@ def build(title: str = "Joblane", version: str = "1.0.0") -> dict[str, Any]:
         s.BatchList,
         *ADMIN_MODELS,
         *USAGE_MODELS,
+        *ARTIFACT_MODELS,
+        *WEBHOOK_MODELS,
     ]
     _, defs = models_json_schema(
         [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
     )
     paths: dict[str, dict[str, Any]] = {}
-    for op in (*OPERATIONS, *BATCH_OPERATIONS, *ADMIN_OPERATIONS, *USAGE_OPERATIONS):
+    for op in (
+        *OPERATIONS,
+        *BATCH_OPERATIONS,
+        *ADMIN_OPERATIONS,
+        *USAGE_OPERATIONS,
+        *ARTIFACT_OPERATIONS,
+        *WEBHOOK_OPERATIONS,
+    ):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from joblane.api.present_artifact import result_body
 from joblane.core.clock import to_rfc3339
 from joblane.core.estimates import estimated_completion, retry_after
 from joblane.core.job import Job
 from joblane.core.states import JobState
+from joblane.service.artifacts import LinkSigner
 
 
 def job_body(
@@ -17,6 +19,7 @@ def job_body(
     include_input: bool = False,
     waiting_reason: str | None = None,
     fields: frozenset[str] | None = None,
+    links: LinkSigner | None = None,
 ) -> dict[str, Any]:
     progress = job.progress
     body: dict[str, Any] = {
@@ -33,7 +36,9 @@ def job_body(
             "message": progress.message,
         },
         "metadata": job.metadata,
-        "result": job.result if job.state is JobState.COMPLETED else None,
+        "result": result_body(job.id, job.result, links, now)
+        if job.state is JobState.COMPLETED
+        else None,
         "error": job.error.to_dict() if job.error else None,
         "attempt": job.attempt,
         "max_attempts": job.max_attempts,

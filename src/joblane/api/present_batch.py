@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from joblane.api.present_artifact import result_body
 from joblane.core.batch import Batch, BatchControl, ErrorGroup, estimated_completion
 from joblane.core.clock import to_rfc3339
 from joblane.core.estimates import MAX_POLL, MIN_POLL
 from joblane.core.job import Job
 from joblane.core.states import JobState
+from joblane.service.artifacts import LinkSigner
 from joblane.storage.params import ItemResult
 
 API_VERSION = "1.0.0"
@@ -145,10 +147,12 @@ def job_detail(job: Job) -> dict[str, Any]:
     }
 
 
-def result_line(item: ItemResult) -> dict[str, Any]:
+def result_line(
+    item: ItemResult, links: LinkSigner | None = None, now: float = 0.0
+) -> dict[str, Any]:
     line: dict[str, Any] = {"id": item.id, "status": item.state.value}
     if item.state is JobState.COMPLETED:
-        line["result"] = item.result
+        line["result"] = result_body(item.id, item.result, links, now)
     elif item.state in (JobState.FAILED, JobState.CANCELLED):
         line["error"] = item.error
     return line

@@ -60,6 +60,22 @@ class TenantNotFound(NotFound):
     code = "TENANT_NOT_FOUND"
 
 
+class WebhookNotFound(NotFound):
+    code = "WEBHOOK_NOT_FOUND"
+
+
+class InvalidWebhookId(InvalidId):
+    code = "INVALID_WEBHOOK_ID"
+
+
+class WebhookEventNotFound(NotFound):
+    code = "EVENT_NOT_FOUND"
+
+
+class InvalidEventId(InvalidId):
+    code = "INVALID_EVENT_ID"
+
+
 class ValidationFailed(JoblaneError):
     code = "VALIDATION_ERROR"
 
@@ -140,3 +156,24 @@ class JobError(Exception):
 
 class JobCancelled(Exception):
     """Raised by `ctx.check_cancelled()` once the job's cancellation was requested."""
+
+
+# -- artifacts ---------------------------------------------------------------------------------
+class ArtifactNotFound(NotFound):
+    """No such file of this job (or its file is gone from the store)."""
+
+    code = "ARTIFACT_NOT_FOUND"
+
+
+class InvalidArtifactName(JoblaneError):
+    code = "INVALID_ARTIFACT_NAME"
+
+
+class ArtifactLinkInvalid(JoblaneError):
+    """A signed artifact link whose signature does not match (tampered with, or made up)."""
+
+    code = "ARTIFACT_LINK_INVALID"
+
+
+class ArtifactLinkExpired(JoblaneError):
+    code = "ARTIFACT_LINK_EXPIRED"

@@ -14,6 +14,8 @@ JOB = "job"
 KEY = "key"
 REQUEST = "req"
 BATCH = "bat"
+WEBHOOK = "whk"
+EVENT = "evt"  # a webhook event: the `webhook-id` of its every delivery
 
 
 _PAIRS = [high + low for high in ALPHABET for low in ALPHABET]  # every 10-bit chunk

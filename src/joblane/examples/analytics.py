@@ -6,7 +6,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,6 +35,9 @@ class AnalyticsQueryInput(BaseModel):
     csv: str | None = Field(None, max_length=50_000_000, description="CSV text with a header.")
     group_by: list[str] = Field(default_factory=list, max_length=20)
     aggregate: dict[str, Function] = Field(min_length=1, max_length=50)
+    export_csv: bool = Field(
+        False, description="also store the table as the file `result.csv` (an artifact)"
+    )
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -99,7 +102,17 @@ def analytics_query(inp: AnalyticsQueryInput, ctx: JobContext) -> AnalyticsQuery
         for column, function in inp.aggregate.items():
             _accumulate(accumulators[column], row.get(column), function, column, number)
     ctx.progress(processed=len(rows), message=f"{len(groups)} groups")
-    return _result(inp, groups)
+    output = _result(inp, groups)
+    if inp.export_csv:  # streamed a line at a time: a large table never sits in memory twice
+        ctx.write_artifact("result.csv", _csv_lines(output), content_type="text/csv")
+    return output
+
+
+def _csv_lines(output: AnalyticsQueryOutput) -> Iterator[bytes]:
+    for row in (output.columns, *output.rows):
+        line = io.StringIO()
+        csv.writer(line).writerow(["" if value is None else value for value in row])
+        yield line.getvalue().encode()
 
 
 def _load(inp: AnalyticsQueryInput) -> tuple[list[dict[str, Any]], list[str]]:

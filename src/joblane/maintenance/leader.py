@@ -12,8 +12,10 @@ from joblane.core import ids
 from joblane.core.job import JobStamp
 from joblane.core.retry import RetryPolicy
 from joblane.maintenance import batches
+from joblane.maintenance.artifacts import ArtifactSweep
 from joblane.maintenance.rescuer import rescue_expired
 from joblane.maintenance.retention import Retention, RetentionSettings
+from joblane.maintenance.webhooks import purge_webhook_log
 from joblane.storage.base import Storage
 
 log = logging.getLogger("joblane.maintenance")
@@ -30,8 +32,12 @@ class Maintenance:
         interval: float = 1.0,
         on_change: Callable[[JobStamp], None] | None = None,
         retention: RetentionSettings | None = None,
+        artifacts: ArtifactSweep | None = None,
+        webhook_log_days: float | None = None,
     ) -> None:
         self.storage = storage
+        self.artifacts = artifacts  # None: no artifact store to sweep
+        self.webhook_log_days = webhook_log_days  # None: the webhook log is not purged here
         self.policy = policy or RetryPolicy()
         self.interval = interval
         self.on_change = on_change
@@ -71,5 +77,9 @@ class Maintenance:
         await batches.settle(self.storage)
         if self._ticks % PURGE_EVERY == 0:
             await self.storage.idempotency_purge(limit=1000)
-        await self.retention.tick()
+            if self.webhook_log_days is not None:
+                await purge_webhook_log(self.storage, self.webhook_log_days)
+        purged = await self.retention.tick()
+        if self.artifacts is not None:  # after retention: the files of what it purged go now
+            await self.artifacts.tick(nudged=purged is not None and purged.anything)
         self._ticks += 1

@@ -12,11 +12,21 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
+from joblane.core.artifact import Artifact
 from joblane.core.batch import Batch, BatchControl, ErrorGroup, NewBatch
 from joblane.core.job import Job, JobStamp, Lease, NewJob
 from joblane.core.retention import Cutoffs
 from joblane.core.tenant import Tenant
 from joblane.core.usage import UsageDay
+from joblane.core.webhooks import (
+    ClaimedDelivery,
+    Delivery,
+    DeliveryResult,
+    EndpointChanges,
+    SigningSecret,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from joblane.storage.params import (
     ApiKeyRecord,
     BatchChange,
@@ -132,3 +142,61 @@ class Storage(Protocol):
     async def usage_days(
         self, tenant_id: str, first_day: date, last_day: date
     ) -> list[UsageDay]: ...
+
+    # -- artifacts: a row per file of a job; the bytes are in the artifact store -------------
+    # A worker reserves a row (with its lease) before writing a file and commits it after;
+    # deleting a job (any way) moves its rows' paths to the garbage queue in the same
+    # transaction, as do a replaced or abandoned write; the leader removes those files.
+    async def artifact_reserve(
+        self, lease: Lease, name: str, path: str, content_type: str
+    ) -> bool: ...
+    async def artifact_commit(
+        self, lease: Lease, name: str, path: str, size: int, sha256: str
+    ) -> Artifact | None: ...
+    async def artifact_abandon(self, job_id: str, name: str, path: str) -> None: ...
+    async def artifact_get(self, job_id: str, name: str) -> Artifact | None: ...
+    async def artifacts_list(self, job_id: str) -> list[Artifact]: ...
+    async def artifact_garbage(self, limit: int) -> list[tuple[int, str]]: ...
+    async def artifact_garbage_done(self, ids: Sequence[int]) -> int: ...
+
+    # -- webhooks: endpoints, callback secrets, and the outbox's deliveries ------------------
+    # Events and their deliveries are written by triggers in the transaction of the change they
+    # report (migration 0007). `tenant_id` None: any tenant's (admin keys). Claims lease like
+    # job claims: a claimed delivery is due again once its lease lapses.
+    async def webhook_insert(self, endpoint: WebhookEndpoint) -> None: ...
+    async def webhook_get(
+        self, webhook_id: str, tenant_id: str | None
+    ) -> WebhookEndpoint | None: ...
+    async def webhooks_list(
+        self, tenant_id: str | None, before_id: str | None, limit: int
+    ) -> list[WebhookEndpoint]: ...
+    async def webhook_update(
+        self, webhook_id: str, tenant_id: str | None, changes: EndpointChanges
+    ) -> WebhookEndpoint | None: ...
+    async def webhook_delete(self, webhook_id: str, tenant_id: str | None) -> bool: ...
+    async def webhook_set_secret(
+        self, webhook_id: str, tenant_id: str | None, secret: str, previous_expires_at: float
+    ) -> WebhookEndpoint | None: ...
+    async def callback_secret(self, tenant_id: str, candidate: str) -> SigningSecret: ...
+    async def callback_secret_rotate(
+        self, tenant_id: str, secret: str, previous_expires_at: float
+    ) -> SigningSecret: ...
+    async def webhook_deliveries(
+        self, webhook_id: str, before_event_id: str | None, state: str | None, limit: int
+    ) -> list[Delivery]: ...
+    async def webhook_event_get(
+        self, event_id: str, tenant_id: str | None
+    ) -> WebhookEvent | None: ...
+    async def webhook_redeliver(self, event_id: str, target: str | None) -> int: ...
+    async def webhook_deliveries_claim(
+        self, limit: int, lease_seconds: float
+    ) -> list[ClaimedDelivery]: ...
+    async def webhook_event_render(self, event_id: str, body: bytes) -> bytes: ...
+    async def webhook_delivery_finish(self, result: DeliveryResult) -> bool: ...
+    async def webhook_next_due(self) -> float | None: ...
+    async def webhook_wait(self, timeout: float) -> None:
+        """Return once deliveries may have been queued since the last call, or after `timeout`
+        (PostgreSQL: LISTEN, so an idle dispatcher sends no query)."""
+        ...
+
+    async def webhook_events_purge(self, before: float, limit: int) -> int: ...

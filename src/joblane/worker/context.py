@@ -6,10 +6,14 @@ import logging
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from joblane.core.artifact import DEFAULT_CONTENT_TYPE
 from joblane.core.errors import JobCancelled
 from joblane.core.job import Job, Progress
+
+if TYPE_CHECKING:
+    from joblane.worker.artifacts import ArtifactWrite, Data, JobArtifacts
 
 
 @dataclass(slots=True)
@@ -21,6 +25,7 @@ class ProgressState:
     failed: int = 0
     message: str | None = None
     dirty: bool = False
+    reported: bool = False  # the handler reported progress at least once
 
     def snapshot(self) -> Progress:
         return Progress(self.processed, self.total, self.failed, self.message)
@@ -29,8 +34,11 @@ class ProgressState:
 class JobContext:
     """Handed to every handler as its second argument. Safe to use from a worker thread."""
 
-    def __init__(self, job: Job, logger: logging.Logger) -> None:
+    def __init__(
+        self, job: Job, logger: logging.Logger, artifacts: JobArtifacts | None = None
+    ) -> None:
         self.job = job
+        self.artifacts = artifacts  # None: this worker has no artifact store
         self._base_logger = logger
         self._logger: logging.LoggerAdapter[logging.Logger] | None = None
         self._progress = ProgressState(
@@ -79,7 +87,7 @@ class JobContext:
                 state.failed = max(state.failed, failed)
             if message is not None:
                 state.message = message[:500].replace("\x00", "")
-            state.dirty = True
+            state.dirty = state.reported = True
 
     @property
     def cancelled(self) -> bool:
@@ -90,6 +98,19 @@ class JobContext:
         """Raise `JobCancelled` if the handler should stop; call it between units of work."""
         if self.cancelled:
             raise JobCancelled(self.job.id)
+
+    def write_artifact(
+        self, name: str, data: Data, *, content_type: str = DEFAULT_CONTENT_TYPE
+    ) -> ArtifactWrite:
+        """Store a file of this job (listed at `GET /v1/jobs/{id}/artifacts`). `data`: bytes,
+        a binary file object, an iterable of bytes (streamed, never held whole), or in an async
+        handler an async iterable of bytes. A sync handler's call returns once the file is
+        stored (`.artifact` describes it); an async handler awaits it. A later write of the
+        same name (this attempt's or a later one's) replaces the file. Names: letters, digits,
+        '.', '_' and '-', starting with a letter or digit, at most 200 characters."""
+        if self.artifacts is None:
+            raise RuntimeError("this worker has no artifact store (see JOBLANE_ARTIFACTS_URL)")
+        return self.artifacts.start(name, data, content_type)
 
     # -- used by the worker runtime ------------------------------------------------------------
     @property
@@ -107,6 +128,14 @@ class JobContext:
         """The job ran past its timeout: the handler should stop; the attempt fails TIMEOUT."""
         self.timed_out = True
         self._stop_flag = True
+
+    def final_progress(self) -> Progress | None:
+        """The last progress the handler reported, for its outcome: written with the outcome
+        even when a periodic flush took it first (that flush may land after the outcome, where
+        its state guard drops it)."""
+        with self._lock:
+            self._progress.dirty = False
+            return self._progress.snapshot() if self._progress.reported else None
 
     def take_progress(self) -> Progress | None:
         """The progress to write now, or None when nothing changed since the last write."""

@@ -12,10 +12,12 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from joblane.app import JobType
+from joblane.core.artifact import REF_KEY, is_reserved_output
 from joblane.core.errors import JobCancelled, JobError
 from joblane.core.job import Job, JobErrorInfo, Lease
 from joblane.core.retry import Retry, RetryPolicy
 from joblane.core.states import JobState
+from joblane.service.artifact_store import ArtifactTooLarge
 from joblane.storage.params import Outcome
 from joblane.worker.context import JobContext
 
@@ -34,8 +36,9 @@ async def execute(
     job = ctx.job
     lease = Lease(job.id, job.lease_token or "")
     try:
-        result = await _call(job_type, ctx, threads)
+        result = await _store(ctx, await _call(job_type, ctx, threads))
     except (JobCancelled, asyncio.CancelledError):
+        _stop_writes(ctx)
         if ctx.cancel_requested:
             return Outcome(lease, JobState.CANCELLED)
         if ctx.timed_out:  # the worker's deadline sweep interrupted it
@@ -43,6 +46,7 @@ async def execute(
             return _failed(lease, job, _info("TIMEOUT", message, retryable=True), policy)
         raise  # stopped by the worker itself (shutdown, lost lease)
     except _Failure as failure:
+        _stop_writes(ctx)
         if ctx.cancel_requested:  # cancellation wins over whatever the handler did after it
             return Outcome(lease, JobState.CANCELLED)
         return _failed(lease, job, failure.info, policy)
@@ -60,6 +64,8 @@ async def _call(job_type: JobType, ctx: JobContext, threads: Executor) -> Any:
         raise _Failure(_info("INVALID_INPUT", message)) from None
     try:
         output = await _invoke(job_type, data, ctx, threads)
+        if ctx.artifacts is not None:
+            await ctx.artifacts.settle()  # files it started and did not wait for
     except JobError as exc:
         raise _Failure(_from_job_error(exc)) from exc
     except (JobCancelled, asyncio.CancelledError):
@@ -70,6 +76,27 @@ async def _call(job_type: JobType, ctx: JobContext, threads: Executor) -> Any:
             _info("HANDLER_ERROR", f"handler raised {type(exc).__name__}", True)
         ) from exc
     return _dump_output(job_type, output)
+
+
+async def _store(ctx: JobContext, result: Any) -> Any:
+    """The result, stored as a file when it is over the inline limit (a reference instead)."""
+    if ctx.artifacts is None or ctx.cancel_requested:  # a cancelled job keeps no result
+        return result
+    try:
+        return await ctx.artifacts.spill(result)
+    except (JobCancelled, asyncio.CancelledError):
+        raise
+    except ArtifactTooLarge as exc:
+        raise _Failure(_info("RESULT_TOO_LARGE", exc.message)) from None
+    except Exception as exc:
+        ctx.logger.exception("storing the result failed")
+        message = f"storing the result failed: {type(exc).__name__}"
+        raise _Failure(_info("ARTIFACT_WRITE_FAILED", message, retryable=True)) from exc
+
+
+def _stop_writes(ctx: JobContext) -> None:
+    if ctx.artifacts is not None:
+        ctx.artifacts.cancel_pending()
 
 
 async def _invoke(job_type: JobType, data: BaseModel, ctx: JobContext, threads: Executor) -> Any:
@@ -91,6 +118,9 @@ def _dump_output(job_type: JobType, output: Any) -> Any:
         message = f"handler output does not match {model.__name__ if model else 'its model'}"
         details = {"errors": exc.error_count()}
         raise _Failure(_info("INVALID_OUTPUT", message, details=details)) from None
+    if is_reserved_output(output):  # only the worker makes artifact references
+        message = f"handler output may not have the key {REF_KEY!r}"
+        raise _Failure(_info("INVALID_OUTPUT", message))
     try:  # storage would fail on it after the run, leaving the job running until rescued
         orjson.dumps(output)
     except TypeError as exc:

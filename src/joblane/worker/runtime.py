@@ -21,6 +21,7 @@ from joblane.core.retry import RetryPolicy
 from joblane.core.states import JobState
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome, ProgressUpdate, WorkerRecord
+from joblane.worker.artifacts import ArtifactWriter, JobArtifacts
 from joblane.worker.context import JobContext
 from joblane.worker.executor import execute
 
@@ -64,8 +65,10 @@ class Worker:
         settings: WorkerSettings | None = None,
         policy: RetryPolicy | None = None,
         on_change: Callable[[JobStamp], None] | None = None,
+        artifacts: ArtifactWriter | None = None,
     ) -> None:
         self.storage = storage
+        self.artifacts = artifacts  # None: results stay inline, handlers cannot write files
         self.registry = registry
         self.settings = settings or WorkerSettings()
         self.policy = policy or RetryPolicy()
@@ -149,7 +152,8 @@ class Worker:
         return [self._start(job) for job in jobs]
 
     def _start(self, job: Job) -> _Running:
-        ctx = JobContext(job, log)
+        files = None if self.artifacts is None else JobArtifacts(self.artifacts, job)
+        ctx = JobContext(job, log, files)
         task = asyncio.create_task(self._run_job(job, ctx), name=f"joblane-job-{job.id}")
         running = _Running(job, ctx, task, asyncio.get_running_loop().time() + job.timeout)
         self._running[job.id] = running
@@ -223,7 +227,7 @@ class Worker:
             self._notify(job)
 
     async def _write_outcome(self, outcome: Outcome, ctx: JobContext) -> JobStamp | None:
-        progress = ctx.take_progress()
+        progress = ctx.final_progress()
         if progress is not None and outcome.state is not JobState.QUEUED:
             outcome = replace(outcome, progress=progress)
         return await self._outcomes.submit(outcome)

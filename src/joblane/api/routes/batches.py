@@ -26,7 +26,6 @@ from joblane.api.present_batch import BatchView, batch_body, cache_ttl, result_l
 from joblane.api.schemas import CancelBody
 from joblane.core.batch import Batch
 from joblane.core.principal import WRITE
-from joblane.service.batches import BatchService
 
 
 async def submit(request: Request) -> Response:
@@ -37,6 +36,8 @@ async def submit(request: Request) -> Response:
     async with batch_submission(
         request, limits.max_batch_bytes, line_limit, limits.max_json_depth
     ) as (options, items):
+        if options.callback_url is not None:  # webhooks: no loopback or private targets
+            ctx.webhook_service.check_target(options.callback_url, ["body", "callback_url"])
         batch = await ctx.batches.submit(who, options, items)
     headers = {"Location": f"/v1/batches/{batch.id}"}
     return _batch_response(ctx, request, batch, 202, headers, BatchView(request_id_of(request)))
@@ -54,7 +55,10 @@ async def get(request: Request) -> Response:
     ):
         batch = await ctx.batches.wait(who, batch, wait)
     if etag_matches(request, batch.version):
-        return Response(status_code=304, headers=_read_headers(ctx, batch))
+        headers = _read_headers(ctx, batch)
+        if wait:  # says the 304 came after waiting, so a client knows long-polls are held
+            headers["Preference-Applied"] = f"wait={wait:g}"
+        return Response(status_code=304, headers=headers)
     view = BatchView(
         request_id_of(request), query.metrics_only, query.include_errors, query.field_set
     )
@@ -121,7 +125,7 @@ async def jobs(request: Request) -> Response:
     batch = await ctx.batches.get(who, request.path_params["batch_id"])
     page = await ctx.batches.items(who, batch, query.states, query.cursor, query.limit)
     now = ctx.storage.now()
-    data = [job_body(job, now) for job in page.jobs]
+    data = [job_body(job, now, links=ctx.links) for job in page.jobs]
     return json_response({"object": "list", "data": data, "next_cursor": page.next_cursor})
 
 
@@ -130,14 +134,14 @@ async def results(request: Request) -> Response:
     batch = await ctx.batches.get(who, request.path_params["batch_id"])
     headers = {"Cache-Control": "no-cache", "ETag": etag(batch.version)}
     return StreamingResponse(
-        _result_lines(ctx.batches, batch), media_type="application/x-ndjson", headers=headers
+        _result_lines(ctx, batch), media_type="application/x-ndjson", headers=headers
     )
 
 
-async def _result_lines(service: BatchService, batch: Batch) -> AsyncIterator[bytes]:
+async def _result_lines(ctx: ApiContext, batch: Batch) -> AsyncIterator[bytes]:
     lines: list[bytes] = []
-    async for item in service.results(batch):
-        lines.append(orjson.dumps(result_line(item)) + b"\n")
+    async for item in ctx.batches.results(batch):
+        lines.append(orjson.dumps(result_line(item, ctx.links, ctx.storage.now())) + b"\n")
         if len(lines) >= 200:
             yield b"".join(lines)
             lines = []

@@ -22,6 +22,7 @@ from joblane.api.present_batch import BatchView, batch_body
 from joblane.core.batch import Batch
 from joblane.core.job import Job
 from joblane.core.principal import Principal
+from joblane.service.artifacts import LinkSigner
 
 HEARTBEAT_SECONDS = 15.0
 
@@ -34,8 +35,8 @@ def event_name(job: Job, previous: Job | None) -> str:
     return "progress"
 
 
-def encode(job: Job, name: str, now: float) -> bytes:
-    data = orjson.dumps(job_body(job, now))
+def encode(job: Job, name: str, now: float, links: LinkSigner | None = None) -> bytes:
+    data = orjson.dumps(job_body(job, now, links=links))
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (job.version, name.encode(), data)
 
 
@@ -44,7 +45,7 @@ async def stream(ctx: ApiContext, who: Principal, job: Job, known: int) -> Async
     previous: Job | None = None
     while True:
         if job.version > known:
-            yield encode(job, event_name(job, previous), ctx.storage.now())
+            yield encode(job, event_name(job, previous), ctx.storage.now(), ctx.links)
             known, previous = job.version, job
         if job.terminal:
             return

@@ -11,16 +11,19 @@ from starlette.routing import Route
 from joblane.api.context import ApiContext, caller
 from joblane.api.http import (
     etag,
-    etag_matches,
     json_response,
     parse_json_body,
     prefer_wait,
+    tag_matches,
     version_from_etag,
 )
 from joblane.api.limits import idempotency_key
 from joblane.api.present import job_body
+from joblane.api.present_artifact import job_etag
 from joblane.api.query import job_filter
+from joblane.api.routes.artifacts import result_file
 from joblane.api.schemas import CancelBody, SubmitJobBody
+from joblane.core.artifact import reference_of
 from joblane.core.errors import Conflict, Unavailable
 from joblane.core.estimates import retry_after
 from joblane.core.job import Job
@@ -36,6 +39,8 @@ async def submit(request: Request) -> Response:
         who.body_limit(ctx.settings.max_body_bytes),
         max_depth=ctx.settings.max_json_depth,
     )
+    if body.callback_url is not None:  # webhooks: no loopback or private targets (SSRF)
+        ctx.webhook_service.check_target(str(body.callback_url), ["body", "callback_url"])
     wait = prefer_wait(request, ctx.settings.max_wait)
     submitted = await ctx.jobs.submit(who, _submit_request(body), idempotency_key(request))
     job = submitted.job
@@ -65,8 +70,11 @@ async def get(request: Request) -> Response:
         known = version_from_etag(request) or job.version
         if known == job.version:
             job = await ctx.jobs.wait(who, job, wait, until_terminal=False)
-    if etag_matches(request, job.version):
-        return Response(status_code=304, headers=_read_headers(ctx, job))
+    if tag_matches(request, job_etag(job, ctx.links, ctx.storage.now())):
+        headers = _read_headers(ctx, job)
+        if wait:  # says the 304 came after waiting, so a client knows long-polls are held
+            headers["Preference-Applied"] = f"wait={wait:g}"
+        return Response(status_code=304, headers=headers)
     return await _job_response(
         ctx,
         job,
@@ -83,7 +91,10 @@ async def list_jobs(request: Request) -> Response:
     page = await ctx.jobs.list(who, job_filter(request.query_params))
     now = ctx.storage.now()
     include_input, fields = _include_input(request), _fields(request)
-    data = [job_body(job, now, include_input=include_input, fields=fields) for job in page.jobs]
+    data = [
+        job_body(job, now, include_input=include_input, fields=fields, links=ctx.links)
+        for job in page.jobs
+    ]
     return json_response({"object": "list", "data": data, "next_cursor": page.next_cursor})
 
 
@@ -115,6 +126,8 @@ async def result(request: Request) -> Response:
             f"Job '{job.id}' is {job.state}; a result exists only once it is completed",
             details={"job_id": job.id, "status": job.state.value},
         )
+    if reference_of(job.result) is not None:
+        return await result_file(request, ctx, job)
     return json_response(job.result, headers={"ETag": etag(job.version)})
 
 
@@ -130,7 +143,12 @@ async def _job_response(
 ) -> Response:
     reason = await ctx.jobs.waiting_reason(job)
     body = job_body(
-        job, ctx.storage.now(), include_input=include_input, waiting_reason=reason, fields=fields
+        job,
+        ctx.storage.now(),
+        include_input=include_input,
+        waiting_reason=reason,
+        fields=fields,
+        links=ctx.links,
     )
     headers = {**headers, **_read_headers(ctx, job)}
     if wait:
@@ -153,7 +171,7 @@ def _fields(request: Request) -> frozenset[str] | None:
 
 
 def _read_headers(ctx: ApiContext, job: Job) -> dict[str, str]:
-    headers = {"ETag": etag(job.version)}
+    headers = {"ETag": job_etag(job, ctx.links, ctx.storage.now())}
     if job.terminal:
         headers["Cache-Control"] = "private, max-age=60"
     else:

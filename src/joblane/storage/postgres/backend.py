@@ -31,6 +31,7 @@ from joblane.storage.params import (
     WorkerRecord,
 )
 from joblane.storage.postgres import ops
+from joblane.storage.postgres.artifacts import PostgresArtifacts
 from joblane.storage.postgres.batches import PostgresBatches
 from joblane.storage.postgres.connection import (
     Conn,
@@ -40,20 +41,29 @@ from joblane.storage.postgres.connection import (
 )
 from joblane.storage.postgres.fairshare import PostgresFairShare
 from joblane.storage.postgres.leader import Leadership
-from joblane.storage.postgres.listener import Listener
+from joblane.storage.postgres.listener import WEBHOOK_CHANNEL, Listener
 from joblane.storage.postgres.listing import list_query
 from joblane.storage.postgres.retention import PostgresRetention
 from joblane.storage.postgres.rows import job_from_record, worker_from_record
 from joblane.storage.postgres.tenants import PostgresTenants
 from joblane.storage.postgres.usage import PostgresUsage
+from joblane.storage.postgres.webhooks import PostgresWebhooks
 from joblane.storage.sqlfiles import load_positional
 
 Q = load_positional("joblane.storage.postgres")
 MIGRATIONS_PACKAGE = "joblane.storage.postgres.migrations"
+WEBHOOK_POLL_WITHOUT_LISTEN = 1.0
+PRUNE_EVERY = 30  # worker heartbeats between prunes of long-gone workers' rows
 
 
 class PostgresStorage(
-    PostgresBatches, PostgresTenants, PostgresUsage, PostgresRetention, PostgresFairShare
+    PostgresBatches,
+    PostgresTenants,
+    PostgresUsage,
+    PostgresRetention,
+    PostgresFairShare,
+    PostgresArtifacts,
+    PostgresWebhooks,
 ):
     def __init__(self, options: PostgresOptions) -> None:
         self.options = options
@@ -67,6 +77,8 @@ class PostgresStorage(
             self._get_many, shared_failures=(Unavailable,)
         )
         self._claim_generation = -1
+        self._webhook_generation = -1
+        self._upserts = 0
         self._next_due: float | None = None
         self._limited = False  # the last claim saw active batches with max_concurrent
 
@@ -264,6 +276,14 @@ class PostgresStorage(
             self._next_due = await self._seconds_until_due(types)
         return False
 
+    async def webhook_wait(self, timeout: float) -> None:
+        self._listener.start()
+        if not self._listener.connected:  # LISTEN is down: poll until it is back
+            await asyncio.sleep(min(timeout, WEBHOOK_POLL_WITHOUT_LISTEN))
+            return
+        await self._listener.wait_past(self._webhook_generation, timeout, WEBHOOK_CHANNEL)
+        self._webhook_generation = self._listener.generations[WEBHOOK_CHANNEL]
+
     async def _claimable(self, types: Sequence[str]) -> bool:
         rows = await self._fetch("jobs_claimable_exists", types=list(types))
         if rows and rows[0]["capped"]:
@@ -296,7 +316,9 @@ class PostgresStorage(
     # -- workers -----------------------------------------------------------------------------
     async def worker_upsert(self, worker: WorkerRecord) -> None:
         async with self._conn() as conn:
-            await ops.upsert_worker(conn, worker)
+            # pruning an hour-old row can wait: once in PRUNE_EVERY heartbeats (idle cost)
+            await ops.upsert_worker(conn, worker, prune=self._upserts % PRUNE_EVERY == 0)
+        self._upserts += 1
 
     async def worker_remove(self, worker_id: str) -> None:
         await self._fetch("worker_remove", id=worker_id)

@@ -11,7 +11,6 @@ control, retrying failed items, `job_retry` of an item, settling and the limited
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -33,6 +32,7 @@ from joblane.storage.postgres.connection import (
     unavailable_on_failure,
 )
 from joblane.storage.postgres.copystream import CopyStream
+from joblane.storage.postgres.mixin import PostgresMixin
 from joblane.storage.postgres.rows import (
     COPY_COLUMNS,
     copy_records,
@@ -257,17 +257,11 @@ async def settle(conn: Conn, limit: int) -> list[str]:
     return [r["id"] for r in settled]
 
 
-class PostgresBatches:
+class PostgresBatches(PostgresMixin):
     """The batch operations of `PostgresStorage`, over its connection plumbing."""
 
     options: PostgresOptions
     _pool: asyncpg.Pool | None
-
-    def _conn(self) -> AbstractAsyncContextManager[Conn]:
-        raise NotImplementedError
-
-    def _tx(self) -> AbstractAsyncContextManager[Conn]:
-        raise NotImplementedError
 
     async def _rows(self, query: str, **params: Any) -> list[asyncpg.Record]:
         async with self._conn() as conn:

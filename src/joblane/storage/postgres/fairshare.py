@@ -12,13 +12,13 @@ SKIP LOCKED`) and then, in a new statement that sees every claim committed befor
 from __future__ import annotations
 
 import time
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
 
 from joblane.core.job import Job
 from joblane.storage.postgres.connection import Conn
+from joblane.storage.postgres.mixin import PostgresMixin
 from joblane.storage.postgres.rows import job_from_record
 from joblane.storage.sqlfiles import load_positional
 
@@ -47,7 +47,7 @@ async def claim_capped(conn: Conn, params: dict[str, Any]) -> list[Job]:
     return [job_from_record(r) for r in rows]
 
 
-class PostgresFairShare:
+class PostgresFairShare(PostgresMixin):
     # While no tenant has a cap (and no lane holds jobs) the claim is `jobs_claim` as ever,
     # asking at most every FAIR_SHARE_CHECK seconds whether that changed (a new cap holds within
     # that time: jobs outside batches join the lane at once and are never claimed past it).
@@ -56,12 +56,6 @@ class PostgresFairShare:
     _fair_share = True
     _fair_share_checked = float("-inf")
     _capped = False  # the last claim saw work of capped tenants: the next one claims it first
-
-    def _conn(self) -> AbstractAsyncContextManager[Conn]:
-        raise NotImplementedError
-
-    def _tx(self) -> AbstractAsyncContextManager[Conn]:
-        raise NotImplementedError
 
     async def _claim_plain(self, params: dict[str, Any]) -> list[asyncpg.Record]:
         """`jobs_claim`, or its twin `jobs_claim_fair` while some tenant has a cap; the rows

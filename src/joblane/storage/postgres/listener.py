@@ -1,7 +1,9 @@
-"""LISTEN for new jobs on a dedicated connection; reconnects by itself.
+"""LISTEN for new jobs (and new webhook deliveries) on a dedicated connection; reconnects by
+itself.
 
-`generation` counts notifications (and reconnects, after which anything may have been missed),
-so a worker can tell, without a query, whether something arrived since its last claim began.
+`generation` counts a channel's notifications (and reconnects, after which anything may have
+been missed), so a worker can tell, without a query, whether something arrived since its last
+claim began.
 """
 
 from __future__ import annotations
@@ -17,16 +19,22 @@ from joblane.storage.postgres.connection import CONNECTION_ERRORS
 
 log = logging.getLogger("joblane.storage")
 CHANNEL = "joblane_jobs"
+WEBHOOK_CHANNEL = "joblane_webhooks"
+CHANNELS = (CHANNEL, WEBHOOK_CHANNEL)
 
 
 class Listener:
     def __init__(self, url: str) -> None:
         self._url = url
-        self.generation = 0
+        self.generations = dict.fromkeys(CHANNELS, 0)
         self.connected = False
-        self.resynced = False  # a (re)connect, not a notification, moved the generation
-        self._changed = asyncio.Event()
+        self.resynced = False  # a (re)connect, not a notification, moved the jobs generation
+        self._changed = {channel: asyncio.Event() for channel in CHANNELS}
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def generation(self) -> int:
+        return self.generations[CHANNEL]
 
     def start(self) -> None:
         if self._task is None:
@@ -39,22 +47,27 @@ class Listener:
                 await self._task
             self._task = None
 
-    async def wait_past(self, generation: int, timeout: float) -> bool:
-        """True once `generation` has moved on (now or within `timeout`)."""
+    async def wait_past(self, generation: int, timeout: float, channel: str = CHANNEL) -> bool:
+        """True once `channel`'s `generation` has moved on (now or within `timeout`)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.generation == generation:
+        changed = self._changed[channel]
+        while self.generations[channel] == generation:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
-            self._changed.clear()
+            changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                await asyncio.wait_for(changed.wait(), remaining)
         return True
 
-    def _bump(self, *_: Any) -> None:
-        self.generation += 1
-        self._changed.set()
+    def _bump(self, _conn: Any, _pid: int, channel: str, _payload: object) -> None:
+        self.generations[channel] += 1
+        self._changed[channel].set()
+
+    def _bump_all(self) -> None:
+        for channel in CHANNELS:
+            self._bump(None, 0, channel, "")
 
     async def _run(self) -> None:
         delay = 0.1
@@ -64,10 +77,11 @@ class Listener:
             try:
                 conn = await asyncpg.connect(self._url)
                 conn.add_termination_listener(_setter(lost))
-                await conn.add_listener(CHANNEL, self._bump)
+                for channel in CHANNELS:
+                    await conn.add_listener(channel, self._bump)
                 self.connected, delay = True, 0.1
                 self.resynced = True
-                self._bump()  # whatever was sent while we were away
+                self._bump_all()  # whatever was sent while we were away
                 await lost.wait()
             except CONNECTION_ERRORS as exc:
                 log.debug("listener connection failed: %s", exc)

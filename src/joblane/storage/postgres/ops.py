@@ -219,7 +219,7 @@ def _finish_params(group: Sequence[Outcome]) -> dict[str, list[Any]]:
 
 
 # -- workers and keys ------------------------------------------------------------------------
-async def upsert_worker(conn: Conn, worker: WorkerRecord) -> None:
+async def upsert_worker(conn: Conn, worker: WorkerRecord, prune: bool = True) -> None:
     await _fetch(
         conn,
         "worker_upsert",
@@ -231,4 +231,5 @@ async def upsert_worker(conn: Conn, worker: WorkerRecord) -> None:
         started_at=worker.started_at,
         running=list(worker.running),
     )
-    await _fetch(conn, "workers_prune")  # rows of workers gone for an hour (e.g. kill -9)
+    if prune:  # rows of workers gone for an hour (e.g. kill -9)
+        await _fetch(conn, "workers_prune")

@@ -9,11 +9,10 @@ errors.
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from joblane.core.retention import Cutoffs
-from joblane.storage.postgres.connection import Conn
+from joblane.storage.postgres.mixin import PostgresMixin
 from joblane.storage.sqlfiles import load_positional
 
 Q = load_positional("joblane.storage.postgres", "retention.sql")
@@ -31,10 +30,7 @@ def _cutoff_params(cutoffs: Cutoffs) -> dict[str, Any]:
     }
 
 
-class PostgresRetention:
-    def _conn(self) -> AbstractAsyncContextManager[Conn]:
-        raise NotImplementedError
-
+class PostgresRetention(PostgresMixin):
     async def _retention_value(self, query: str, **params: Any) -> Any:
         q = Q[query]
         async with self._conn() as conn:

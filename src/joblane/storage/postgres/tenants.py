@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
@@ -11,6 +10,7 @@ import asyncpg
 from joblane.core.tenant import Tenant
 from joblane.storage.params import ApiKeyRecord
 from joblane.storage.postgres.connection import Conn
+from joblane.storage.postgres.mixin import PostgresMixin
 from joblane.storage.postgres.rows import key_from_record
 from joblane.storage.sqlfiles import load_positional
 from joblane.storage.tenantmap import key_params, tenant_from_row, tenant_params
@@ -31,13 +31,7 @@ def _key_params(key: ApiKeyRecord) -> dict[str, Any]:
     return key_params(key, list(key.scopes))
 
 
-class PostgresTenants:
-    def _conn(self) -> AbstractAsyncContextManager[Conn]:
-        raise NotImplementedError
-
-    def _tx(self) -> AbstractAsyncContextManager[Conn]:
-        raise NotImplementedError
-
+class PostgresTenants(PostgresMixin):
     async def _tenant_rows(self, query: str, **params: Any) -> list[asyncpg.Record]:
         async with self._conn() as conn:
             return await _fetch(conn, query, **params)

@@ -5,11 +5,11 @@ Single submissions are counted by `jobs_insert` itself, items processed by `jobs
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from datetime import date
 
 from joblane.core.usage import UsageDay
 from joblane.storage.postgres.connection import Conn
+from joblane.storage.postgres.mixin import PostgresMixin
 from joblane.storage.sqlfiles import load_positional
 
 Q = load_positional("joblane.storage.postgres", "usage.sql")
@@ -22,11 +22,8 @@ async def count_submitted_batch(conn: Conn, tenant_id: str, at: float, count: in
         await conn.execute(q.sql, *q.args({"tenant_id": tenant_id, "at": at, "count": count}))
 
 
-class PostgresUsage:
+class PostgresUsage(PostgresMixin):
     """The usage reads of `PostgresStorage`, over its connection plumbing."""
-
-    def _conn(self) -> AbstractAsyncContextManager[Conn]:
-        raise NotImplementedError
 
     async def usage_days(self, tenant_id: str, first_day: date, last_day: date) -> list[UsageDay]:
         q = Q["usage_days"]

@@ -37,6 +37,7 @@ from joblane.storage.params import (
 )
 from joblane.storage.sqlfiles import load
 from joblane.storage.sqlite import batches, fairshare, ops
+from joblane.storage.sqlite.artifacts import SqliteArtifacts
 from joblane.storage.sqlite.connection import SqliteOptions, connect
 from joblane.storage.sqlite.fairshare import SqliteFairShare
 from joblane.storage.sqlite.listing import list_query
@@ -44,6 +45,7 @@ from joblane.storage.sqlite.retention import SqliteRetention
 from joblane.storage.sqlite.rows import dumps, job_from_row, worker_from_row
 from joblane.storage.sqlite.tenants import SqliteTenants
 from joblane.storage.sqlite.usage import SqliteUsage
+from joblane.storage.sqlite.webhooks import SqliteWebhooks
 from joblane.storage.sqlite.writer import GroupCommitWriter
 
 log = logging.getLogger("joblane.storage")
@@ -52,7 +54,9 @@ Q = load("joblane.storage.sqlite")
 MIGRATIONS_PACKAGE = "joblane.storage.sqlite.migrations"
 
 
-class SqliteStorage(SqliteTenants, SqliteUsage, SqliteRetention, SqliteFairShare):
+class SqliteStorage(
+    SqliteTenants, SqliteUsage, SqliteRetention, SqliteFairShare, SqliteArtifacts, SqliteWebhooks
+):
     def __init__(
         self, options: SqliteOptions, clock: Clock | None = None, poll_interval: float = 0.005
     ) -> None:

@@ -9,10 +9,10 @@ its cap costs one count of its running jobs.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from joblane.storage.sqlfiles import load
+from joblane.storage.sqlite.mixin import SqliteMixin
 from joblane.storage.sqlite.rows import dumps
 
 Q = load("joblane.storage.sqlite", "fairshare.sql")
@@ -49,10 +49,7 @@ def _tenant_picks(
     return [(-priority, scheduled_at, job_id) for job_id, priority, scheduled_at in rows]
 
 
-class SqliteFairShare:
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
+class SqliteFairShare(SqliteMixin):
     async def tenant_running(self, tenant_id: str) -> int:
         params: dict[str, Any] = {"tenant_id": tenant_id}
         return int(self._read(lambda c: c.execute(Q["tenant_running"], params).fetchone()[0]))

@@ -10,11 +10,12 @@ and last its counts and errors.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from joblane.core.retention import Cutoffs
 from joblane.storage.sqlfiles import load
+from joblane.storage.sqlite.mixin import SqliteMixin
 from joblane.storage.sqlite.rows import dumps
 
 Q = load("joblane.storage.sqlite", "retention.sql")
@@ -59,16 +60,7 @@ def purge_batch_items(conn: sqlite3.Connection, limit: int, now: float) -> int:
     return len(rows)
 
 
-class SqliteRetention:
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
-    def now(self) -> float:
-        raise NotImplementedError
-
+class SqliteRetention(SqliteMixin):
     async def jobs_expire(self, cutoffs: Cutoffs, limit: int) -> int:
         now = self.now()
         return await self._write(lambda c: expire_jobs(c, cutoffs, limit, now))

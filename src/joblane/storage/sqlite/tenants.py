@@ -4,7 +4,6 @@ SQL in `tenants.sql`; writes go through the backend's single writer."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -12,6 +11,7 @@ import orjson
 from joblane.core.tenant import Tenant
 from joblane.storage.params import ApiKeyRecord
 from joblane.storage.sqlfiles import load
+from joblane.storage.sqlite.mixin import SqliteMixin
 from joblane.storage.sqlite.rows import dumps, key_from_row
 from joblane.storage.tenantmap import key_params, tenant_from_row, tenant_params
 
@@ -43,16 +43,7 @@ def _secret(conn: sqlite3.Connection, name: str, candidate: str, now: float) -> 
     return str(conn.execute(Q["server_secret_get"], {"name": name}).fetchone()[0])
 
 
-class SqliteTenants:
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
-    def now(self) -> float:
-        raise NotImplementedError
-
+class SqliteTenants(SqliteMixin):
     def _rows(self, query: str, params: dict[str, Any]) -> list[sqlite3.Row]:
         return self._read(lambda c: c.execute(Q[query], params).fetchall())
 

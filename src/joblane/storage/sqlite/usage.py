@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from typing import TypeVar
 
 from joblane.core.usage import UsageDay
 from joblane.storage.sqlfiles import load
+from joblane.storage.sqlite.mixin import SqliteMixin
 
 Q = load("joblane.storage.sqlite", "usage.sql")
 T = TypeVar("T")
@@ -32,11 +33,8 @@ def count_submitted_batch(conn: sqlite3.Connection, tenant_id: str, at: float, c
         conn.execute(Q["usage_add_submitted"], {"tenant_id": tenant_id, "at": at, "count": count})
 
 
-class SqliteUsage:
+class SqliteUsage(SqliteMixin):
     """The usage reads of `SqliteStorage`, over its read-only connection."""
-
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
 
     async def usage_days(self, tenant_id: str, first_day: date, last_day: date) -> list[UsageDay]:
         params = {
