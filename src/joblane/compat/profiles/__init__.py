@@ -1,0 +1,1 @@
+"""One module per profile, each with a `PROFILE` (see `joblane.compat.registry.BUILTIN`)."""
