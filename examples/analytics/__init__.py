@@ -1,0 +1,1 @@
+"""Analytics queries answered with columns and rows (speaks the `toolkitapi` profile)."""

@@ -1,0 +1,1 @@
+"""JSON formatting with a downloadable file result (speaks the `apidatatools` profile)."""

@@ -1,0 +1,2 @@
+"""Transaction enrichment (speaks the `walkerst` profile): counts of received and processed
+transactions as the job's progress."""

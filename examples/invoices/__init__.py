@@ -1,0 +1,1 @@
+"""Invoice extraction with confidence (speaks the `docurift` profile)."""
