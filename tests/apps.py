@@ -120,3 +120,22 @@ async def ticker(inp: TickerInput, ctx: JobContext) -> dict[str, int]:
         await asyncio.sleep(inp.step_seconds)
         ctx.progress(processed=step, message=f"step {step} of {inp.steps}")
     return {"steps": inp.steps}
+
+
+# -- dashboard browser tests -----------------------------------------------------------------------
+class FlakyInput(BaseModel):
+    fail_attempts: int = 1  # the attempts (from the first) that fail; later ones succeed
+    seconds: float = 0.0  # how long a succeeding attempt runs (cancellable)
+
+
+@app.job_type("flaky", input=FlakyInput, max_attempts=1)
+async def flaky(inp: FlakyInput, ctx: JobContext) -> dict[str, int]:
+    """Fails its first `fail_attempts` attempts at once (not retryable: one attempt each, so a
+    manual retry is what brings it back), then runs `seconds` and completes with the attempt."""
+    if ctx.attempt <= inp.fail_attempts:
+        raise JobError("FLAKY", f"attempt {ctx.attempt} failed on purpose", retryable=False)
+    deadline = time.monotonic() + inp.seconds
+    while (left := deadline - time.monotonic()) > 0:
+        ctx.check_cancelled()
+        await asyncio.sleep(min(0.02, left))
+    return {"attempt": ctx.attempt}

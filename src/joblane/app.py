@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +87,17 @@ class Joblane:
     def get(self, name: str) -> JobType | None:
         return self._types.get(name)
 
+    def include(self, other: Joblane, *names: str) -> None:
+        """Register job types of `other` here too (all of them when no names are given), with
+        the same handler and options: an app can reuse the bundled types."""
+        for name in names or tuple(other.names()):
+            job_type = other.get(name)
+            if job_type is None:
+                raise KeyError(f"{other.name!r} has no job type {name!r}")
+            if name in self._types:
+                raise ValueError(f"job type {name!r} is registered twice")
+            self._types[name] = job_type
+
     def __iter__(self) -> Iterator[JobType]:
         return iter(sorted(self._types.values(), key=lambda t: t.name))
 
@@ -108,10 +121,19 @@ DEFAULT_APP = "joblane.examples:app"
 
 
 def load_app(spec: str | None) -> Joblane:
-    """Import `module:attribute` (uvicorn style); the bundled examples when `spec` is empty."""
+    """Import `module:attribute` (uvicorn style); the bundled examples when `spec` is empty.
+    Like uvicorn, modules in the working directory are importable (`joblane serve myapp:app`
+    run as a console script would otherwise not see `./myapp.py`)."""
     module_name, _, attr = (spec or DEFAULT_APP).partition(":")
+    _working_directory_importable()
     module = importlib.import_module(module_name)
     app = getattr(module, attr or "app")
     if not isinstance(app, Joblane):
         raise TypeError(f"{spec!r} is not a joblane.Joblane instance")
     return app
+
+
+def _working_directory_importable() -> None:
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)

@@ -17,11 +17,13 @@ from joblane.api.app import create_app
 from joblane.api.context import ApiContext, ApiSettings
 from joblane.api.ratelimit import RateLimits
 from joblane.app import Joblane, load_app
+from joblane.compat.mount import CompatConfig
 from joblane.core.artifact import LinkPolicy
 from joblane.core.job import JobStamp
 from joblane.maintenance.artifacts import ArtifactSweep
 from joblane.maintenance.leader import Maintenance
 from joblane.maintenance.retention import RetentionSettings
+from joblane.observe.logs import configure as configure_logging
 from joblane.service.artifact_store import ArtifactStore
 from joblane.service.artifacts import ArtifactService
 from joblane.service.batches import BatchService
@@ -212,7 +214,10 @@ def build_api(settings: Settings, *, with_worker: bool) -> Starlette:
                 rt.start_worker()
             yield
 
-    return create_app(None, lifespan=lifespan)
+    compat = CompatConfig.from_settings(settings.compat, settings.profile)
+    app = create_app(None, lifespan=lifespan, compat=compat)
+    app.state.metrics_token = settings.metrics_token  # None: /metrics is open
+    return app
 
 
 def rate_limits(settings: Settings) -> RateLimits:
@@ -233,6 +238,7 @@ def rate_limits(settings: Settings) -> RateLimits:
 def api_app_from_env() -> Starlette:
     """uvicorn factory for `joblane api --processes N`: each process builds its own app."""
     settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
     return build_api(settings, with_worker=os.environ.get("JOBLANE_WITH_WORKER") == "1")
 
 

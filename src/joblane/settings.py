@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default=32, ge=1, le=128, description="levels of arrays/objects in a job's input"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Observability (docs/observability.md): JSON lines on stderr unless it is a terminal;
+    # /metrics open unless `metrics_token` is set; `metrics_dir` shared by this host's processes
+    log_format: Literal["auto", "json", "text"] = "auto"
+    metrics_token: str | None = Field(default=None, min_length=16)
+    metrics_dir: str | None = Field(default=None, description="prometheus multiprocess files")
     # Rate limits per API key (a tenant's own settings override them): reads are GET/HEAD.
     rate_read: float = Field(default=50.0, gt=0, le=1_000_000, description="reads per second")
     rate_read_burst: int = Field(default=100, ge=1, description="reads at once")
@@ -99,6 +104,11 @@ class Settings(BaseSettings):
     webhook_retry_schedule: str = Field(default="5,300,1800,7200,18000,36000,36000")
     webhook_allow_hosts: str = Field(default="", description="e.g. 127.0.0.1,10.0.0.0/8")
     webhook_log_days: float = Field(default=7.0, gt=0, le=3650)
+
+    # Profiles (docs/profiles.md): `compat` mounts profiles under /compat/<name>/ ("all",
+    # "none" or names separated by commas); `profile` also serves one at the root.
+    compat: str = Field(default="all", description="profiles under /compat/<name>/")
+    profile: str | None = Field(default=None, description="a profile served at the root")
 
     @field_validator("webhook_retry_schedule")
     @classmethod

@@ -46,6 +46,8 @@ UNAUTHENTICATED = {  # operation -> why no tenant matrix applies
     "GET /readyz": "no credentials, no tenant data: a readiness probe",
     "GET /v1/artifacts/{job_id}/{name}": "a signed link: its HMAC is the credential, minted "
     "only for a caller who could read the job (tests/api/test_artifact_links.py)",
+    "GET /metrics": "no API key, no tenant data: counts by job type and route template; an "
+    "optional operator token (tests/acceptance/test_metrics_acceptance.py)",
 }
 
 

@@ -10,6 +10,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from joblane.core import ids
+from joblane.observe import context
 
 log = logging.getLogger("joblane.api")
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -37,6 +38,8 @@ class RequestIdMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", raw_id)]
             await send(message)
 
+        token = context.request_id.set(request_id)  # every log line of this request says it
+        traced = context.trace_headers.set(_trace_headers(scope))
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -44,6 +47,9 @@ class RequestIdMiddleware:
             if not started:
                 await send_with_id(_internal_error_start())
                 await send_with_id(_internal_error_body(request_id))
+        finally:
+            context.request_id.reset(token)
+            context.trace_headers.reset(traced)
 
 
 def _internal_error_start() -> Message:
@@ -68,3 +74,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def _trace_headers(scope: Scope) -> dict[str, str] | None:
+    """The W3C trace context the request came with: the submit span's parent (tracing.py)."""
+    traceparent = _header(scope, b"traceparent")
+    if traceparent is None:
+        return None
+    return {"traceparent": traceparent, "tracestate": _header(scope, b"tracestate") or ""}

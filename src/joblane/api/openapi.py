@@ -11,6 +11,7 @@ from joblane.api import schemas as s
 from joblane.api.openapi_admin import ADMIN_OPERATIONS
 from joblane.api.openapi_artifacts import ARTIFACT_MODELS, ARTIFACT_OPERATIONS, DOWNLOAD_PARAMS
 from joblane.api.openapi_batches import BATCH_OPERATIONS
+from joblane.api.openapi_observe import OBSERVE_MODELS, OBSERVE_OPERATIONS
 from joblane.api.openapi_types import (
     FIELDS,
     PREFER,
@@ -172,6 +173,7 @@ def build(title: str = "Joblane", version: str = "1.0.0") -> dict[str, Any]:
         *USAGE_MODELS,
         *ARTIFACT_MODELS,
         *WEBHOOK_MODELS,
+        *OBSERVE_MODELS,
     ]
     _, defs = models_json_schema(
         [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
@@ -184,6 +186,7 @@ def build(title: str = "Joblane", version: str = "1.0.0") -> dict[str, Any]:
         *USAGE_OPERATIONS,
         *ARTIFACT_OPERATIONS,
         *WEBHOOK_OPERATIONS,
+        *OBSERVE_OPERATIONS,
     ):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from joblane.core.errors import RateLimited
 from joblane.core.principal import Principal
 from joblane.core.tenant import RateKind
+from joblane.observe.metrics import metrics
 from joblane.service.ratelimit import (
     RateDecision,
     RateLimiter,
@@ -51,6 +52,7 @@ class RateLimits:
             self.limiter, key, policy, decision
         )
         if not decision.allowed:
+            metrics().rate_limited[kind].inc()
             wait = whole_seconds(decision.retry_after)
             raise RateLimited(
                 f"too many {kind} requests for this API key: {policy.burst} at once, then "

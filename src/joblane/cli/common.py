@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
 
+from joblane.observe.logs import LogFormat
+from joblane.observe.logs import configure as configure_logging
 from joblane.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,9 +35,6 @@ def settings_from(**flags: Any) -> Settings:
         raise click.UsageError("invalid settings:\n" + "\n".join(lines)) from None
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+def setup_logging(level: str, fmt: LogFormat = "auto") -> None:
+    """JSON lines on stderr (readable text on a terminal), with request and job context."""
+    configure_logging(level, fmt)

@@ -9,10 +9,18 @@ import click
 import uvicorn
 
 from joblane.cli.common import database_option, settings_from, setup_logging
+from joblane.compat.mount import CompatConfig
+from joblane.compat.registry import UnknownProfile
+from joblane.observe.metrics import shared_metrics_dir
 from joblane.server import SchemaOutdated, build_api, open_storage, run_worker
 from joblane.settings import Settings
 
 APP_ARG = click.argument("app_spec", metavar="[APP]", required=False)
+PROFILE_OPTION = click.option(
+    "--profile",
+    help="also serve this profile at the root, e.g. walkerst (env JOBLANE_PROFILE; "
+    "docs/profiles.md)",
+)
 
 
 @click.command()
@@ -20,11 +28,12 @@ APP_ARG = click.argument("app_spec", metavar="[APP]", required=False)
 @click.option("--host", help="bind address (default 127.0.0.1)")
 @click.option("--port", type=int, help="port (default 8000)")
 @click.option("--concurrency", type=int, help="jobs run at once (default 10)")
+@PROFILE_OPTION
 @database_option
 def serve(app_spec: str | None, **flags: object) -> None:
     """API server and workers in one process, on SQLite (default ./joblane.db)."""
     settings = settings_from(app=app_spec, **flags)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     _banner(settings)
     _run_uvicorn(settings, with_worker=True)
 
@@ -34,11 +43,12 @@ def serve(app_spec: str | None, **flags: object) -> None:
 @click.option("--host", help="bind address (default 127.0.0.1)")
 @click.option("--port", type=int, help="port (default 8000)")
 @click.option("--processes", "api_processes", type=int, help="API processes (default 1)")
+@PROFILE_OPTION
 @database_option
 def api(app_spec: str | None, **flags: object) -> None:
     """The HTTP API alone; run workers with `joblane worker`."""
     settings = settings_from(app=app_spec, **flags)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     _run_uvicorn(settings, with_worker=False)
 
 
@@ -49,7 +59,7 @@ def api(app_spec: str | None, **flags: object) -> None:
 def worker(app_spec: str | None, **flags: object) -> None:
     """A worker process: claims jobs and runs their handlers."""
     settings = settings_from(app=app_spec, **flags)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(run_worker(settings))
     except SchemaOutdated as exc:
@@ -75,15 +85,21 @@ def migrate(**flags: object) -> None:
 
 
 def _run_uvicorn(settings: Settings, *, with_worker: bool) -> None:
+    try:  # an unknown profile name: one line, before anything starts
+        CompatConfig.from_settings(settings.compat, settings.profile)
+    except UnknownProfile as exc:
+        raise click.UsageError(str(exc)) from None
     common = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
         "access_log": False,
+        "log_config": None,  # uvicorn's lines go through ours (JSON, with request ids)
         "timeout_graceful_shutdown": max(1, int(settings.shutdown_grace)),
     }
     if settings.api_processes > 1:
         os.environ.update(_env(settings, with_worker))
+        shared_metrics_dir()  # /metrics in any process sums them all
         uvicorn.run(
             "joblane.server:api_app_from_env",
             factory=True,
@@ -115,3 +131,5 @@ def _banner(settings: Settings) -> None:
         f"  Submit:     curl -X POST {url}/v1/jobs -H 'X-API-Key: <key>' "
         '-H \'Content-Type: application/json\' -d \'{"type": "sleep", "input": {"seconds": 3}}\''
     )
+    if settings.profile:
+        click.echo(f"  Profile:    {settings.profile} at {url}/ (docs/profiles.md)")

@@ -85,6 +85,13 @@ def new_ids(prefix: str, count: int) -> list[str]:
     return out
 
 
+def time_bound(prefix: str, epoch: float) -> str:
+    """The smallest id that can be made at `epoch` (seconds): every id made before sorts
+    before it, every id made at or after it sorts at or after it."""
+    value = max(0, int(epoch * 1000)) << _RANDOM_BITS
+    return f"{prefix}_{_encode_high(value >> _LOW_BITS)}{_encode_low(value & _LOW_MASK)}"
+
+
 def id_problem(value: str, prefix: str) -> str | None:
     """Why `value` is not a well-formed `prefix_` id, or None when it is."""
     expected = prefix + "_"

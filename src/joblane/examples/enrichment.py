@@ -156,15 +156,23 @@ def enrichment(inp: EnrichmentInput, ctx: JobContext) -> EnrichmentOutput:
     ctx.progress(processed=0, total=total, failed=0)
     for index, transaction in enumerate(inp.transactions, start=1):
         ctx.check_cancelled()
-        words = _words(transaction.description)
-        if any(_is_name_word(word) for word in words):
-            enriched.append(categorise(transaction, words))
+        outcome = enrich_one(transaction)
+        if isinstance(outcome, FailedTransaction):
+            failed.append(outcome)
         else:
-            failed.append(FailedTransaction(id=transaction.id, reason=_why_unusable(transaction)))
+            enriched.append(outcome)
         ctx.progress(processed=index, failed=len(failed))
-    summary = _summary(enriched, total)
+    summary = summarise(enriched, total)
     ctx.progress(message=f"categorised {summary.categorised} of {total} transactions")
     return EnrichmentOutput(transactions=enriched, failed=failed, summary=summary)
+
+
+def enrich_one(transaction: Transaction) -> EnrichedTransaction | FailedTransaction:
+    """One transaction: categorised, or failed when its description has no usable words."""
+    words = _words(transaction.description)
+    if any(_is_name_word(word) for word in words):
+        return categorise(transaction, words)
+    return FailedTransaction(id=transaction.id, reason=_why_unusable(transaction))
 
 
 def categorise(transaction: Transaction, words: list[str]) -> EnrichedTransaction:
@@ -219,7 +227,7 @@ def _why_unusable(transaction: Transaction) -> str:
     return "description has no words to categorise by"
 
 
-def _summary(enriched: list[EnrichedTransaction], total: int) -> EnrichmentSummary:
+def summarise(enriched: list[EnrichedTransaction], total: int) -> EnrichmentSummary:
     by_category: dict[str, list[float]] = {}
     for item in enriched:
         by_category.setdefault(item.category, []).append(item.amount)

@@ -134,10 +134,16 @@ def _check_readable(text: str) -> None:
 
 
 def _unreadable(reason: str, text: str, problem: str) -> JobError:
+    step = "field_extraction" if reason == "no_key_fields" else "text_extraction"
     return JobError(
         UNREADABLE_DOCUMENT,
         f"cannot read the invoice: {problem}",
-        details={"reason": reason, "characters": len(text), "looked_for": list(KEY_FIELDS)},
+        details={
+            "reason": reason,
+            "step": step,  # where it stopped: reading the text, or finding the fields in it
+            "characters": len(text),
+            "looked_for": list(KEY_FIELDS),
+        },
         resolution=RESOLUTIONS[UNREADABLE_DOCUMENT],
     )
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from joblane.core.job import Job, JobErrorInfo, JobStamp, Lease
 from joblane.core.retry import Retry, RetryPolicy
 from joblane.core.states import JobState
+from joblane.observe.metrics import metrics
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome
 
@@ -48,7 +49,11 @@ async def rescue_expired(
         return 0
     results = await storage.jobs_finish([rescue_outcome(job, policy) for job in expired])
     rescued = [job for job in results if job is not None]
+    types = {job.id: job.type for job in expired}
+    counter = metrics().rescued
     for job in rescued:
+        outcome = "retried" if job.state is JobState.QUEUED else job.state.value
+        counter[(types.get(job.id, ""), outcome)].inc()
         log.warning("rescued job %s: now %s (attempt %d)", job.id, job.state, job.attempt)
         if on_change is not None:
             on_change(job)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ from joblane.core.errors import Forbidden, NotImplementedType, ValidationFailed
 from joblane.core.job import NewJob
 from joblane.core.principal import Principal
 from joblane.core.tenant import TenantSettings
+from joblane.observe.metrics import metrics
 from joblane.service.jobs import validate_input
 from joblane.storage.base import BatchUpload, Storage
 
@@ -73,13 +75,18 @@ class BatchSubmitter:
             notification_enabled=options.notification_enabled,
         )
         upload = await self.storage.batch_open(batch)
+        types: Counter[str] = Counter()
         try:
-            await self._write_items(upload, batch, items, who.settings)
-            return await upload.commit()
+            await self._write_items(upload, batch, _counted(items, types), who.settings)
+            committed = await upload.commit()
         except BaseException:
             with contextlib.suppress(Exception):
                 await upload.abort()
             raise
+        submitted = metrics().submitted
+        for job_type, count in types.items():
+            submitted[job_type].inc(count)
+        return committed
 
     async def _write_items(
         self,
@@ -172,3 +179,12 @@ def _new_jobs(batch: NewBatch, chunk: Sequence[_Valid]) -> list[NewJob]:
 def _relocate(errors: Sequence[dict[str, Any]], loc: Loc) -> list[dict[str, Any]]:
     """`["body", "input", ...]` from the job validator becomes `[*loc, "input", ...]`."""
     return [{**err, "loc": [*loc, *list(err["loc"])[1:]]} for err in errors]
+
+
+async def _counted(
+    items: AsyncIterable[BatchItem], types: Counter[str]
+) -> AsyncIterator[BatchItem]:
+    """The items, counted by type on the way (for the submitted-jobs metric, once committed)."""
+    async for item in items:
+        types[item.type] += 1
+        yield item

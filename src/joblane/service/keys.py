@@ -96,6 +96,7 @@ class KeyService:
         self._configured = server_secret
         self._server_secret: bytes | None = None
         self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
+        self._by_id: dict[str, tuple[float, ApiKeyRecord | None]] = {}
 
     async def _hmac_key(self) -> bytes:
         if self._server_secret is None:
@@ -150,7 +151,28 @@ class KeyService:
                 details={"key_id": key_id},
             )
         self._cache.clear()
+        self._by_id.clear()
         return created
+
+    async def derived_secret(self, purpose: str) -> bytes:
+        """A key for `purpose` (e.g. signing dashboard sessions) derived from the server
+        secret, so no second secret needs keeping."""
+        return hmac.new(await self._hmac_key(), purpose.encode(), hashlib.sha256).digest()
+
+    async def authenticate_id(self, key_id: str) -> Principal:
+        """The caller behind a key already verified once (a dashboard session holds its id, not
+        its secret): revoked or expired keys fail here too; cached like `authenticate`."""
+        now = self.storage.now()
+        cached = self._by_id.get(key_id)
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            record = cached[1]
+        else:
+            check_key_id(key_id)
+            record = await self.storage.key_get(key_id)
+            if len(self._by_id) > 10_000:
+                self._by_id.clear()
+            self._by_id[key_id] = (now, record)
+        return await self._principal(record, now)
 
     async def authenticate(self, secret: str) -> Principal:
         now = self.storage.now()
@@ -165,6 +187,9 @@ class KeyService:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[key_hash] = (now, record)
+        return await self._principal(record, now)
+
+    async def _principal(self, record: ApiKeyRecord | None, now: float) -> Principal:
         if record is None:
             raise InvalidApiKey("API key is not known")
         if record.revoked_at is not None:
@@ -199,6 +224,7 @@ class KeyService:
                 f"API key '{key_id}' not found or already revoked", details={"key_id": key_id}
             )
         self._cache.clear()
+        self._by_id.clear()
 
 
 def _check_scopes(scopes: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from joblane.core import ids
@@ -21,6 +22,7 @@ from joblane.core.errors import (
     WebhookEventNotFound,
     WebhookNotFound,
 )
+from joblane.core.job import Job
 from joblane.core.principal import Principal
 from joblane.core.targets import TargetPolicy
 from joblane.core.webhooks import (
@@ -38,6 +40,7 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # Standard Webhooks: 24 to 64 bytes
 MAX_ENDPOINTS = 50  # per tenant: every event fans out to each subscribed one
 DEFAULT_GRACE = 24 * 3600.0
+EVENT_SLACK = 5.0  # seconds around a job's lifetime where its events are looked for
 
 
 def new_secret() -> str:
@@ -165,6 +168,15 @@ class WebhookService:
         more = len(found) > limit
         found = found[:limit]
         return DeliveryPage(found, found[-1].event_id if more and found else None)
+
+    async def of_job(self, who: Principal, job: Job, limit: int = 50) -> Sequence[Delivery]:
+        """A job's deliveries, newest first (found through the job: `JobService.get` first, so
+        tenancy is the job's). Its events were written within its lifetime; the slack covers
+        the clocks of two statements."""
+        since, until = job.created_at - EVENT_SLACK, job.updated_at + EVENT_SLACK
+        return await self.storage.webhook_deliveries_of_subject(
+            job.id, who.visible_tenant, since, until, limit
+        )
 
     async def event(self, who: Principal, event_id: str) -> WebhookEvent:
         _check_id(event_id, ids.EVENT, InvalidEventId)

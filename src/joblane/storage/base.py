@@ -15,6 +15,8 @@ from typing import Protocol
 from joblane.core.artifact import Artifact
 from joblane.core.batch import Batch, BatchControl, ErrorGroup, NewBatch
 from joblane.core.job import Job, JobStamp, Lease, NewJob
+from joblane.core.joblog import LogBatch, LogLine, QueueStats
+from joblane.core.overview import FinishBuckets, OverviewRows
 from joblane.core.retention import Cutoffs
 from joblane.core.tenant import Tenant
 from joblane.core.usage import UsageDay
@@ -184,6 +186,11 @@ class Storage(Protocol):
     async def webhook_deliveries(
         self, webhook_id: str, before_event_id: str | None, state: str | None, limit: int
     ) -> list[Delivery]: ...
+    # a job's (or batch's) deliveries, newest event first, with their attempts: its events
+    # were created within [since, until] (its lifetime), found through their age index
+    async def webhook_deliveries_of_subject(
+        self, subject_id: str, tenant_id: str | None, since: float, until: float, limit: int
+    ) -> list[Delivery]: ...
     async def webhook_event_get(
         self, event_id: str, tenant_id: str | None
     ) -> WebhookEvent | None: ...
@@ -200,3 +207,23 @@ class Storage(Protocol):
         ...
 
     async def webhook_events_purge(self, before: float, limit: int) -> int: ...
+
+    # -- job logs: a handler's own lines, bounded per attempt (core/joblog.py) ---------------
+    # Written in batches; not lease-guarded (a lost attempt's lines are still its lines), but
+    # nothing is written for a job that no longer exists; deleting a job deletes its lines.
+    async def job_logs_write(self, batches: Sequence[LogBatch]) -> None: ...
+    async def job_logs(self, job_id: str, attempt: int | None, limit: int) -> list[LogLine]: ...
+    # tracing: the submitting request's W3C trace context, kept only for jobs submitted in one
+    async def job_trace_put(
+        self, job_id: str, traceparent: str, tracestate: str | None
+    ) -> None: ...
+    async def job_trace_get(self, job_id: str) -> tuple[str, str | None] | None: ...
+    # /metrics: ready jobs per type and the oldest one's readiness (cluster-wide, at scrape)
+    async def queue_stats(self) -> QueueStats: ...
+
+    # -- dashboard overview (storage/*/overview.py): `tenant_id` None = every tenant ---------
+    # Counts by type and state, ready queued jobs and the oldest per type, and completed /
+    # failed counts per type in the buckets `buckets` asks for.
+    async def overview_read(
+        self, tenant_id: str | None, now: float, buckets: FinishBuckets
+    ) -> OverviewRows: ...

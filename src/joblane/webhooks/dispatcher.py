@@ -24,6 +24,7 @@ from joblane.core.webhooks import (
     Verdict,
     verdict,
 )
+from joblane.observe.metrics import metrics
 from joblane.service.webhooks import new_secret
 from joblane.storage.base import Storage
 from joblane.webhooks.render import render
@@ -129,6 +130,7 @@ class Dispatcher:
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         try:
             result = await self._attempt(delivery)
+            metrics().webhook_deliveries[result.verdict.value].inc()
             if not await self.storage.webhook_delivery_finish(result):
                 log.info("webhook %s to %s: lease lost", delivery.event_id, delivery.target)
         except Unavailable as exc:  # the lease lapses and the delivery is attempted again

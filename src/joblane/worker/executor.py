@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from concurrent.futures import Executor
 from typing import Any
@@ -102,7 +103,8 @@ def _stop_writes(ctx: JobContext) -> None:
 async def _invoke(job_type: JobType, data: BaseModel, ctx: JobContext, threads: Executor) -> Any:
     if job_type.is_async:
         return await job_type.handler(data, ctx)
-    thread = threads.submit(job_type.handler, data, ctx)
+    # the job's context (its log scope, its trace) goes with it into the thread
+    thread = threads.submit(contextvars.copy_context().run, job_type.handler, data, ctx)
     ctx.thread = thread  # the worker keeps the slot until the thread returns, whatever happens
     return await asyncio.wrap_future(thread)
 

@@ -19,11 +19,13 @@ from joblane.core.errors import JobCancelled, Unavailable
 from joblane.core.job import Job, JobStamp, Lease
 from joblane.core.retry import RetryPolicy
 from joblane.core.states import JobState
+from joblane.observe.tracing import job_spans
 from joblane.storage.base import Storage
 from joblane.storage.params import Outcome, ProgressUpdate, WorkerRecord
 from joblane.worker.artifacts import ArtifactWriter, JobArtifacts
 from joblane.worker.context import JobContext
 from joblane.worker.executor import execute
+from joblane.worker.observe import JobObserver
 
 log = logging.getLogger("joblane.worker")
 
@@ -82,6 +84,7 @@ class Worker:
             storage.jobs_finish, shared_failures=(Unavailable,)
         )
         self._started_at = storage.now()
+        self._observer = JobObserver(storage)  # metrics, a handler's own log lines
         self._lingering = 0
         self.processed = 0
 
@@ -94,6 +97,7 @@ class Worker:
             asyncio.create_task(
                 self._every(self.settings.cancel_check_interval, self._check_cancel)
             ),
+            asyncio.create_task(self._every(self._observer.flush_interval, self._observer.flush)),
         ]
         try:
             try:
@@ -107,6 +111,7 @@ class Worker:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._flush_progress()
+            await self._observer.flush()
             with contextlib.suppress(Exception):
                 await self.storage.worker_remove(self.id)
             self._threads.shutdown(wait=False, cancel_futures=True)
@@ -122,6 +127,7 @@ class Worker:
                 )
                 self._enforce_timeouts()
         await self._flush_progress()
+        await self._observer.flush()
         return self.processed - before
 
     # -- claiming ----------------------------------------------------------------------------
@@ -164,19 +170,23 @@ class Worker:
     async def _run_job(self, job: Job, ctx: JobContext) -> None:
         job_type = self.registry.get(job.type)
         lease = Lease(job.id, job.lease_token or "")
+        attempt = self._observer.started(job)  # this task's log lines are the job's from here
         try:
             if job_type is None:  # claimed types come from the registry, so this is a bug
                 raise RuntimeError(f"no handler for {job.type}")
-            try:
-                outcome = await execute(job_type, ctx, self._threads, self.policy)
-            except (JobCancelled, asyncio.CancelledError):
-                # stopped by this worker (shutdown or lost lease): hand the job back as it was
-                outcome = Outcome(lease, JobState.QUEUED, release=True)
+            async with job_spans(job, self.storage) as span:
+                try:
+                    outcome = await execute(job_type, ctx, self._threads, self.policy)
+                except (JobCancelled, asyncio.CancelledError):
+                    # stopped by this worker (shutdown or lost lease): hand it back as it was
+                    outcome = Outcome(lease, JobState.QUEUED, release=True)
+                span.outcome(attempt.ended(outcome))
             running = self._running.get(job.id)
             if running is not None:
                 running.finishing = True
             await self._finish(outcome, ctx)
         finally:
+            self._observer.retire(attempt)
             self._running.pop(job.id, None)
             self._hold_slot_for(ctx)
             self._slot_freed.set()

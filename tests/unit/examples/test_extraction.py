@@ -169,6 +169,7 @@ def test_unreadable_documents(text: str, reason: str) -> None:
 
     assert error.details == {
         "reason": reason,
+        "step": "field_extraction" if reason == "no_key_fields" else "text_extraction",
         "characters": len(text),
         "looked_for": ["invoice_number", "total_amount", "date"],
     }

@@ -43,6 +43,8 @@ from joblane.storage.postgres.fairshare import PostgresFairShare
 from joblane.storage.postgres.leader import Leadership
 from joblane.storage.postgres.listener import WEBHOOK_CHANNEL, Listener
 from joblane.storage.postgres.listing import list_query
+from joblane.storage.postgres.observe import PostgresJobLogs
+from joblane.storage.postgres.overview import PostgresOverview
 from joblane.storage.postgres.retention import PostgresRetention
 from joblane.storage.postgres.rows import job_from_record, worker_from_record
 from joblane.storage.postgres.tenants import PostgresTenants
@@ -64,6 +66,8 @@ class PostgresStorage(
     PostgresFairShare,
     PostgresArtifacts,
     PostgresWebhooks,
+    PostgresJobLogs,
+    PostgresOverview,
 ):
     def __init__(self, options: PostgresOptions) -> None:
         self.options = options

@@ -32,7 +32,8 @@ def list_query(query: JobFilter) -> tuple[str, list[Any]]:
     if query.after_id is not None:
         where.append(f"id > {arg(query.after_id)}")
     for key, value in query.metadata:
-        where.append(f"metadata ->> {arg(key)} = {arg(value)}")
+        # containment, not `->>`: the GIN index `jobs_metadata` (migration 0010) answers it
+        where.append(f"metadata @> jsonb_build_object({arg(key)}::text, {arg(value)}::text)")
     clause = " AND ".join(where) or "true"
     order = "ASC" if query.oldest_first else "DESC"
     return f"SELECT * FROM jobs WHERE {clause} ORDER BY id {order} LIMIT {arg(query.limit)}", args

@@ -138,6 +138,26 @@ class PostgresWebhooks(PostgresMixin):
             )
         return deliveries_from_rows(rows, attempts)
 
+    async def webhook_deliveries_of_subject(
+        self, subject_id: str, tenant_id: str | None, since: float, until: float, limit: int
+    ) -> list[Delivery]:
+        async with self._conn() as conn:
+            rows = await _fetch(
+                conn,
+                "webhook_deliveries_of_subject",
+                subject_id=subject_id,
+                tenant_id=tenant_id,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+            attempts = await _fetch(
+                conn,
+                "webhook_attempts_of_events",
+                event_ids=sorted({row["event_id"] for row in rows}),
+            )
+        return deliveries_from_rows(rows, attempts)
+
     async def webhook_event_get(self, event_id: str, tenant_id: str | None) -> WebhookEvent | None:
         async with self._conn() as conn:
             rows = await _fetch(conn, "webhook_event_get", id=event_id, tenant_id=tenant_id)

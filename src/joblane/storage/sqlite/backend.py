@@ -41,6 +41,8 @@ from joblane.storage.sqlite.artifacts import SqliteArtifacts
 from joblane.storage.sqlite.connection import SqliteOptions, connect
 from joblane.storage.sqlite.fairshare import SqliteFairShare
 from joblane.storage.sqlite.listing import list_query
+from joblane.storage.sqlite.observe import SqliteJobLogs
+from joblane.storage.sqlite.overview import SqliteOverview
 from joblane.storage.sqlite.retention import SqliteRetention
 from joblane.storage.sqlite.rows import dumps, job_from_row, worker_from_row
 from joblane.storage.sqlite.tenants import SqliteTenants
@@ -55,7 +57,14 @@ MIGRATIONS_PACKAGE = "joblane.storage.sqlite.migrations"
 
 
 class SqliteStorage(
-    SqliteTenants, SqliteUsage, SqliteRetention, SqliteFairShare, SqliteArtifacts, SqliteWebhooks
+    SqliteTenants,
+    SqliteUsage,
+    SqliteRetention,
+    SqliteFairShare,
+    SqliteArtifacts,
+    SqliteWebhooks,
+    SqliteJobLogs,
+    SqliteOverview,
 ):
     def __init__(
         self, options: SqliteOptions, clock: Clock | None = None, poll_interval: float = 0.005

@@ -199,6 +199,24 @@ class SqliteWebhooks(SqliteMixin):
 
         return self._read(read)
 
+    async def webhook_deliveries_of_subject(
+        self, subject_id: str, tenant_id: str | None, since: float, until: float, limit: int
+    ) -> list[Delivery]:
+        def read(conn: sqlite3.Connection) -> list[Delivery]:
+            params = {
+                "subject_id": subject_id,
+                "tenant_id": tenant_id,
+                "since": since,
+                "until": until,
+                "limit": limit,
+            }
+            rows = conn.execute(Q["webhook_deliveries_of_subject"], params).fetchall()
+            ids = dumps(sorted({row["event_id"] for row in rows}))
+            attempts = conn.execute(Q["webhook_attempts_of_events"], {"event_ids": ids})
+            return deliveries_from_rows(rows, attempts)
+
+        return self._read(read)
+
     async def webhook_event_get(self, event_id: str, tenant_id: str | None) -> WebhookEvent | None:
         def read(conn: sqlite3.Connection) -> WebhookEvent | None:
             params = {"id": event_id, "tenant_id": tenant_id}

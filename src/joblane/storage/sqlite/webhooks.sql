@@ -76,6 +76,18 @@ WHERE d.endpoint_id = :endpoint_id AND (:before IS NULL OR d.event_id < :before)
     AND (:state IS NULL OR d.state = :state)
 ORDER BY d.event_id DESC LIMIT :limit
 
+-- name: webhook_deliveries_of_subject
+-- One job's (or batch's) deliveries, newest event first. Its events were written by the
+-- transitions they report, within [since, until]: a range of `webhook_events_by_age`.
+SELECT d.*, v.type AS event_type, v.subject_id
+FROM webhook_events v JOIN webhook_deliveries d ON d.event_id = v.id
+WHERE v.created_at BETWEEN :since AND :until AND v.subject_id = :subject_id
+    AND (:tenant_id IS NULL OR v.tenant_id = :tenant_id)
+ORDER BY v.id DESC, d.target LIMIT :limit
+
+-- name: webhook_attempts_of_events
+SELECT * FROM webhook_attempts WHERE event_id IN (SELECT value FROM json_each(:event_ids))
+
 -- name: webhook_attempts_of_endpoint
 SELECT * FROM webhook_attempts
 WHERE target = :target AND event_id IN (SELECT value FROM json_each(:event_ids))
