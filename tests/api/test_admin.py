@@ -84,6 +84,14 @@ async def test_tenant_errors(client: httpx.AsyncClient, auth_admin: Headers) -> 
     body = assert_problem(bad, 422, "VALIDATION_ERROR")
     locs = {tuple(e["loc"]) for e in body["errors"]}
     assert locs == {("body", "settings", "max_running"), ("body", "settings", "colour")}
+    coerced = await client.patch(
+        "/v1/admin/tenants/acme",
+        json={"settings": {"read_burst": True, "retention_days": "5"}},
+        headers=auth_admin,
+    )
+    body = assert_problem(coerced, 422, "VALIDATION_ERROR")
+    locs = {tuple(e["loc"]) for e in body["errors"]}
+    assert locs == {("body", "settings", "read_burst"), ("body", "settings", "retention_days")}
 
 
 async def test_a_created_key_works_once_shown_and_is_never_listed_with_its_secret(

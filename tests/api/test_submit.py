@@ -109,8 +109,20 @@ async def test_input_is_validated_against_the_job_types_model(
         ({"type": "noop", "input": {}, "metadata": {"n": 1}}, ["body", "metadata", "n"]),
         ({"type": "noop", "input": {}, "callback_url": "not a url"}, ["body", "callback_url"]),
         ({"type": "noop", "input": [1, 2]}, ["body", "input"]),
+        ({"type": "noop", "input": {}, "priority": True}, ["body", "priority"]),
+        ({"type": "noop", "input": {}, "max_attempts": "3"}, ["body", "max_attempts"]),
     ],
-    ids=["unknown-type", "extra-field", "no-input", "priority", "metadata", "callback", "list"],
+    ids=[
+        "unknown-type",
+        "extra-field",
+        "no-input",
+        "priority",
+        "metadata",
+        "callback",
+        "list",
+        "boolean-number",
+        "string-number",
+    ],
 )
 async def test_invalid_bodies_are_422_with_the_failing_field(
     client: httpx.AsyncClient, auth_a: Headers, payload: dict[str, object], loc: list[str]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 MAX_METADATA_KEYS = 50
 MAX_METADATA_VALUE = 500  # characters
@@ -58,6 +66,13 @@ class SubmitJobBody(BaseModel):
     timeout: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
     run_at: datetime | None = Field(default=None, description="RFC 3339; run no earlier")
     callback_url: AnyHttpUrl | None = None
+
+    @field_validator("priority", "max_attempts", "timeout", mode="before")
+    @classmethod
+    def _json_numbers_only(cls, value: object) -> object:
+        if isinstance(value, bool | str):  # lax mode would take `true` as 1 and "5" as 5
+            raise ValueError("must be a number")
+        return value
 
 
 class CancelBody(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from joblane.core.errors import Conflict, TenantNotFound, ValidationFailed
 from joblane.core.tenant import Tenant, TenantSettings, default_tenant
@@ -24,7 +24,8 @@ SETTINGS_LOC = ("body", "settings")
 
 
 class SettingsInput(BaseModel):
-    """Tenant settings as admins send them; a field set to null goes back to the default."""
+    """Tenant settings as admins send them; a field set to null goes back to the default.
+    Numbers must be JSON numbers: `true` is not the burst 1, nor "5" five days (12.0 is 12)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,6 +37,13 @@ class SettingsInput(BaseModel):
     max_running: int | None = Field(default=None, ge=1, le=1_000_000)
     max_payload_bytes: int | None = Field(default=None, ge=1024, le=1024**3)
     job_types: list[str] | None = Field(default=None, max_length=1000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_numbers_only(cls, value: object, info: ValidationInfo) -> object:
+        if info.field_name != "job_types" and isinstance(value, bool | str):
+            raise ValueError("must be a number")
+        return value
 
 
 def check_tenant_id(tenant_id: str) -> None:
