@@ -4,6 +4,7 @@ admin API's operations, straight on the database (for bootstrapping the first ad
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -168,4 +169,7 @@ def _parse_pair(pair: str) -> tuple[str, object]:
         return name, None
     if name == "job_types":
         return name, [v.strip() for v in value.split(",") if v.strip()]
-    return name, value  # pydantic coerces and checks
+    try:  # a number, as the API takes it; anything else is refused by the settings' check
+        return name, json.loads(value)
+    except ValueError:
+        return name, value
