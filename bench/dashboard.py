@@ -245,7 +245,7 @@ def report(
         f"## dashboard at {jobs:,} jobs (bench/dashboard.py) — {stamp}",
         "",
         f"{machine()}, PostgreSQL {server} (127.0.0.1); load average before / after: "
-        f"{load[0]} / {load[1]} (the machine is shared: other helpers and CI were running).",
+        f"{load[0]} / {load[1]}.",
         f"Seed: {seed_seconds:.0f} s (INSERT ... SELECT generate_series, then VACUUM ANALYZE).",
         "Times are server side, in ms, per call (services) or per request (pages, in process).",
         "",
