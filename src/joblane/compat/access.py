@@ -4,6 +4,8 @@ they add: a job or batch of another tenant answers FORBIDDEN where the profile s
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from joblane.compat.profile import Call
 from joblane.core.batch import Batch
 from joblane.core.errors import BatchExpired, BatchNotFound, Forbidden, JobExpired, NotFound
@@ -24,7 +26,7 @@ async def find_job(call: Call, job_id: str, shown: str | None = None) -> Job:
     except NotFound as exc:
         if type(exc) is not NotFound:
             raise
-        if await _foreign_job(call, job_id):
+        if await _foreign(call, lambda: call.ctx.jobs.get(_PROBE, job_id)):
             raise Forbidden(
                 "You do not have permission to access this job", details={"job_id": shown}
             ) from None
@@ -39,28 +41,19 @@ async def find_batch(call: Call, batch_id: str, shown: str | None = None) -> Bat
         message = f"Batch '{shown}' expired: its record was purged by retention"
         raise BatchExpired(message, purged_at=exc.purged_at, details={"batch_id": shown}) from None
     except BatchNotFound:
-        if await _foreign_batch(call, batch_id):
+        if await _foreign(call, lambda: call.ctx.batches.get(_PROBE, batch_id)):
             raise Forbidden(
                 "You do not have permission to access this batch", details={"batch_id": shown}
             ) from None
         raise BatchNotFound(f"Batch '{shown}' not found", details={"batch_id": shown}) from None
 
 
-async def _foreign_job(call: Call, job_id: str) -> bool:
+async def _foreign(call: Call, read_as_probe: Callable[[], Awaitable[object]]) -> bool:
+    """Whether a miss is another tenant's record, where the profile answers that with 403."""
     if not call.profile.cross_tenant_forbidden or call.who.is_admin:
         return False
     try:
-        await call.ctx.jobs.get(_PROBE, job_id)
-    except (NotFound, JobExpired):
-        return False
-    return True
-
-
-async def _foreign_batch(call: Call, batch_id: str) -> bool:
-    if not call.profile.cross_tenant_forbidden or call.who.is_admin:
-        return False
-    try:
-        await call.ctx.batches.get(_PROBE, batch_id)
-    except (BatchNotFound, BatchExpired):
+        await read_as_probe()
+    except (NotFound, JobExpired, BatchNotFound, BatchExpired):
         return False
     return True
